@@ -1,0 +1,91 @@
+/**
+ * Turns a presented API key into a caller: the bootstrap key from MLCYCLE_ADMIN_KEY, or a stored, unrevoked key
+ * found by its hash. Answers are cached for a few seconds (unknown keys too), so inference traffic is not one
+ * database query per request; a revocation therefore reaches every API replica within `ttlMs`, and this replica at
+ * once (the key-management controller calls `forget`).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { ROLES } from '../../../libs/registry';
+import type { ApiKey, RegistryService, Role } from '../../../libs/registry';
+import type { Caller, KeyVerifier } from '../request-context';
+import { BOOTSTRAP_IDENTITY, hashApiKey } from './api-keys';
+
+/** How long an answer about a key is reused: the longest a revoked key keeps working on another replica. */
+export const API_KEY_CACHE_TTL_MS = 5_000;
+
+/** Bounds the cache, so a flood of random keys cannot grow it without limit. */
+const MAX_CACHED_KEYS = 10_000;
+
+export interface ApiKeyVerifierOptions {
+  ttlMs?: number;
+  now?: () => number;
+}
+
+interface CacheEntry {
+  expires: number;
+  /** the promise itself is cached, so a burst of requests with a new key makes one query, not one each */
+  caller: Promise<Caller | null>;
+}
+
+export class ApiKeyVerifier implements KeyVerifier {
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly bootstrapHash: Buffer | undefined;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly registry: Pick<RegistryService, 'findApiKeyByHash'>,
+    adminKey: string | undefined,
+    options: ApiKeyVerifierOptions = {},
+  ) {
+    this.bootstrapHash = adminKey ? Buffer.from(hashApiKey(adminKey), 'hex') : undefined;
+    this.ttlMs = options.ttlMs ?? API_KEY_CACHE_TTL_MS;
+    this.now = options.now ?? Date.now;
+  }
+
+  async callerForKey(key: string): Promise<Caller | null> {
+    const hash = hashApiKey(key);
+    // Compared in constant time; both sides are 32-byte digests.
+    if (this.bootstrapHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.bootstrapHash)) {
+      return { id: BOOTSTRAP_IDENTITY, roles: ['admin'], via: 'bootstrap' };
+    }
+    const now = this.now();
+    const cached = this.cache.get(hash);
+    if (cached && cached.expires > now) return cached.caller;
+
+    const caller = this.registry.findApiKeyByHash(hash).then(toCaller);
+    this.remember(hash, { expires: now + this.ttlMs, caller });
+    // A failed lookup (database down) is not an answer about the key: do not keep it.
+    void caller.catch(() => {
+      if (this.cache.get(hash)?.caller === caller) this.cache.delete(hash);
+    });
+    return caller;
+  }
+
+  /** Drops what is known about a key (after revoking it here), or about every key. */
+  forget(keyHash?: string): void {
+    if (keyHash === undefined) this.cache.clear();
+    else this.cache.delete(keyHash);
+  }
+
+  private remember(hash: string, entry: CacheEntry): void {
+    this.cache.delete(hash); // re-insert at the end: Map order is the eviction order
+    if (this.cache.size >= MAX_CACHED_KEYS) {
+      const now = this.now();
+      for (const [h, e] of this.cache) if (e.expires <= now) this.cache.delete(h);
+      // Still full of live entries: drop the oldest.
+      for (const h of this.cache.keys()) {
+        if (this.cache.size < MAX_CACHED_KEYS) break;
+        this.cache.delete(h);
+      }
+    }
+    this.cache.set(hash, entry);
+  }
+}
+
+/** A stored key's caller; null when it is unknown or revoked. Roles the code does not know are ignored. */
+function toCaller(row: ApiKey | null): Caller | null {
+  if (!row || row.revokedAt) return null;
+  const roles = (Array.isArray(row.roles) ? row.roles : []).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
+  return { id: row.identity, roles, via: 'api-key' };
+}

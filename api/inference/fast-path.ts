@@ -1,0 +1,177 @@
+/**
+ * The inference data plane's fast path: POST /v2/models/{name}[/versions/{v}]/infer and
+ * POST /v1/models/{name}[/versions/{v}]/predict answered straight from the Node HTTP server, ahead of Express and
+ * Nest. Everything else (and these routes when MLCYCLE_INFERENCE_FAST_PATH=false) goes through Nest, where the
+ * same routes are implemented and documented.
+ *
+ * Why: a prediction of a small model costs ~50 µs in onnxruntime; Express and Nest's pipeline (three middlewares,
+ * two body parsers, guard, interceptors, filters, and the mutation audit's database write on every POST) cost
+ * many times that per request, which held the API to a fraction of a bare node:http server's throughput
+ * (bench/serving/RESULTS.md). Model servers keep their data plane lean for this reason.
+ *
+ * What it keeps from the pipeline, using the same functions: the request ID rule (X-Request-Id echoed, or a new
+ * UUID), the API-key check (`resolveCaller` with the app's ApiKeyVerifier, then `hasRole` with the inference roles;
+ * 401 with WWW-Authenticate, 403 naming the roles), the JSON body limit, and each API's error shape (OIP
+ * `{"error"}` on /v2, the app's `{statusCode, error, message, details?, requestId}` on /v1). Inference calls are
+ * not mutation-audited: the prediction log is their record.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Logger } from '@nestjs/common';
+import type { Request } from 'express';
+import { hasRole } from '../../libs/contracts';
+import { OipError } from '../../libs/serving/oip';
+import { RecordsError } from '../../libs/serving/records';
+import { ServingError } from '../../libs/serving/replica';
+import { reasonPhrase } from '../common/api-error';
+import type { ErrorDetail } from '../common/api-error';
+import type { KeyVerifier } from '../common/request-context';
+import { resolveCaller } from '../common/request-context';
+import { decodeRawInferBody, INFERENCE_ROLES, MAX_RAW_INFER_BYTES, readRaw } from './inference.service';
+import type { CallInfo, InferenceService } from './inference.service';
+import { send } from './oip.controller';
+
+const INFER_PATH = /^\/v2\/models\/([a-z0-9][a-z0-9-]{0,62})(?:\/versions\/([1-9][0-9]{0,8}))?\/infer\/?$/;
+const PREDICT_PATH = /^\/v1\/models\/([a-z0-9][a-z0-9-]{0,62})(?:\/versions\/([1-9][0-9]{0,8}|champion))?\/predict\/?$/;
+
+/** The app's JSON body limit (api/common/body-parsers.ts); binary-extension bodies may be larger. */
+const MAX_JSON_BYTES = 10 * 1024 * 1024;
+
+// The same rule as the app's request-ID middleware (api/common/request-context.ts): printable ASCII, ≤ 128 chars.
+const SAFE_TOKEN = /^[\x21-\x7e](?:[\x20-\x7e]{0,126}[\x21-\x7e])?$/;
+
+const HOW_TO_AUTHENTICATE = "send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'";
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** An error answered in the shape of the API it happened on. */
+class FastPathError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+    readonly details?: ErrorDetail[],
+  ) {
+    super(message);
+  }
+}
+
+type Api = 'v1' | 'v2';
+
+function sendError(res: ServerResponse, api: Api, requestId: string, err: FastPathError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const payload =
+    api === 'v2'
+      ? { error: err.message }
+      : { statusCode: err.status, error: reasonPhrase(err.status), message: err.message, ...(err.details ? { details: err.details } : {}), requestId };
+  const body = Buffer.from(JSON.stringify(payload), 'utf8');
+  res.statusCode = err.status;
+  for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+  if (err.status === 503) res.setHeader('Retry-After', '1');
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', String(body.length));
+  res.end(body);
+}
+
+export class InferFastPath {
+  private readonly logger = new Logger('inference');
+
+  constructor(
+    private readonly inference: InferenceService,
+    private readonly keys: KeyVerifier,
+  ) {}
+
+  /** Puts the fast path in front of the server's request handler (Express); other requests pass through untouched. */
+  install(server: Server): void {
+    const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const route = req.method === 'POST' ? this.route(req.url) : undefined;
+      if (route) void this.handle(req, res, route);
+      else for (const h of handlers) h.call(server, req, res);
+    });
+  }
+
+  private route(url: string | undefined): { api: Api; name: string; version?: string } | undefined {
+    if (!url) return undefined;
+    const path = url.split('?', 1)[0];
+    const m = path.startsWith('/v2/') ? INFER_PATH.exec(path) : path.startsWith('/v1/') && path.endsWith('predict') ? PREDICT_PATH.exec(path) : null;
+    return m ? { api: path.startsWith('/v2/') ? 'v2' : 'v1', name: m[1], version: m[2] } : undefined;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, route: { api: Api; name: string; version?: string }): Promise<void> {
+    const started = { at: new Date(), t0: performance.now() };
+    const given = header(req, 'x-request-id')?.trim();
+    const requestId = given && SAFE_TOKEN.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    const { api, name, version } = route;
+    try {
+      await this.authorize(req, api, version !== undefined);
+      const call: CallInfo = { requestId, header: (h) => header(req, h) };
+      if (api === 'v2') {
+        const headerLength = header(req, 'inference-header-content-length');
+        const raw = await readRaw(req, headerLength === undefined ? MAX_JSON_BYTES : MAX_RAW_INFER_BYTES);
+        const decoded = decodeRawInferBody(raw, header(req, 'content-encoding'), headerLength);
+        const body = decoded instanceof Promise ? await decoded : decoded;
+        send(res, await this.inference.inferV2(call, name, version === undefined ? undefined : Number(version), body, started));
+        return;
+      }
+      const raw = await readRaw(req, MAX_JSON_BYTES);
+      let body: unknown;
+      try {
+        body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+      } catch (err) {
+        throw new FastPathError(400, `the request body is not valid JSON: ${(err as Error).message}`);
+      }
+      const ref = version === undefined ? undefined : version === 'champion' ? 'champion' : Number(version);
+      const result = await this.inference.predict(call, name, ref, body, started);
+      const out = Buffer.from(JSON.stringify(result), 'utf8');
+      res.statusCode = 200;
+      res.setHeader('X-Model-Version', String(result.version));
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.setHeader('Content-Length', String(out.length));
+      res.end(out);
+    } catch (err) {
+      const known = toFastPathError(err);
+      if (known) {
+        if (known.status === 401 || known.status === 403 || known.status === 413) req.resume();
+        sendError(res, api, requestId, known);
+        return;
+      }
+      this.logger.error(`POST ${req.url} failed [requestId=${requestId}]: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      sendError(res, api, requestId, new FastPathError(500, 'internal error'));
+    }
+  }
+
+  /** The auth guard's rule for these routes: a valid key with an inference role (admin passes everywhere). */
+  private async authorize(req: IncomingMessage, api: Api, versioned: boolean): Promise<void> {
+    const { caller, credentials } = await resolveCaller(req as Request, this.keys);
+    if (credentials !== 'accepted') {
+      const rejected = credentials === 'rejected';
+      const route = api === 'v2' ? `POST /v2/models/{name}${versioned ? '/versions/{version}' : ''}/infer` : `POST /v1/models/{name}${versioned ? '/versions/{version}' : ''}/predict`;
+      throw new FastPathError(401, rejected ? `the API key is not valid (unknown, revoked or malformed): ${HOW_TO_AUTHENTICATE}` : `${route} needs an API key: ${HOW_TO_AUTHENTICATE}`, {
+        // RFC 6750, as the app's guard answers
+        'WWW-Authenticate': rejected ? 'Bearer realm="mlcycle", error="invalid_token"' : 'Bearer realm="mlcycle"',
+      });
+    }
+    if (!hasRole(caller, ...INFERENCE_ROLES)) {
+      throw new FastPathError(
+        403,
+        `inference needs the role ${[...INFERENCE_ROLES, 'admin'].join(' or ')}; the key of '${caller.id}' has ${caller.roles.length ? caller.roles.join(', ') : 'no roles'}`,
+      );
+    }
+  }
+}
+
+function toFastPathError(err: unknown): FastPathError | undefined {
+  if (err instanceof FastPathError) return err;
+  if (err instanceof OipError || err instanceof ServingError) return new FastPathError(err.status, err.message);
+  if (err instanceof RecordsError) return new FastPathError(err.status, err.message, {}, err.problems.length ? err.problems.map((p) => ({ ...p })) : undefined);
+  return undefined;
+}

@@ -1,0 +1,136 @@
+import type { TypedTable } from '../ml/data/types';
+import { runOnnxModel } from '../ml/onnx';
+import { getTrainer } from '../ml/trainers/registry';
+import { InferencePool, ModelNotLoadedError, PoolOverloadedError } from './pool';
+
+/** A small real model: logistic regression on two numeric features and a categorical one. */
+async function trainTinyModel(): Promise<{ bytes: Uint8Array; table: TypedTable }> {
+  const n = 200;
+  const x1 = Float64Array.from({ length: n }, (_, i) => Math.sin(i));
+  const x2 = Float64Array.from({ length: n }, (_, i) => Math.cos(i * 0.7));
+  const city = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 'a' : i % 3 === 1 ? 'b' : null));
+  const y = Array.from({ length: n }, (_, i) => (x1[i] + 0.5 * x2[i] + (city[i] === 'a' ? 0.3 : 0) > 0 ? 'yes' : 'no'));
+  const table: TypedTable = {
+    schema: { columns: [] },
+    rowCount: n,
+    numeric: { x1, x2 },
+    categorical: { city, y },
+  };
+  const all = Uint32Array.from({ length: n }, (_, i) => i);
+  const model = await getTrainer('logistic_regression').train({
+    table,
+    features: [
+      { name: 'x1', kind: 'numeric' },
+      { name: 'x2', kind: 'numeric' },
+      { name: 'city', kind: 'categorical' },
+    ],
+    target: 'y',
+    task: 'binary_classification',
+    trainRows: all,
+    validRows: new Uint32Array(0),
+    params: {},
+    seed: 1,
+  });
+  return { bytes: model.onnx, table };
+}
+
+const FEATURES = [
+  { name: 'x1', kind: 'numeric' as const },
+  { name: 'x2', kind: 'numeric' as const },
+  { name: 'city', kind: 'categorical' as const },
+];
+
+function columnsFor(table: TypedTable, rows: number[]) {
+  return {
+    x1: Float32Array.from(rows, (r) => table.numeric.x1[r]),
+    x2: Float32Array.from(rows, (r) => table.numeric.x2[r]),
+    city: rows.map((r) => table.categorical.city[r] ?? ''),
+  };
+}
+
+describe('InferencePool (real worker threads, real onnxruntime)', () => {
+  let bytes: Uint8Array;
+  let table: TypedTable;
+  let pool: InferencePool;
+  const batches: { rows: number; requests: number }[] = [];
+
+  beforeAll(async () => {
+    ({ bytes, table } = await trainTinyModel());
+    pool = new InferencePool({
+      size: 2,
+      batching: true,
+      maxBatchRows: 64,
+      maxWaitMs: 0,
+      maxQueued: 50,
+      maxShadowQueued: 1,
+      onBatch: (b) => batches.push(b),
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  it('loads a model into every thread and reports its inputs and outputs', async () => {
+    const io = await pool.load('m@1', bytes);
+    expect(io.inputs.map((i) => [i.name, i.type])).toEqual([
+      ['x1', 'float32'],
+      ['x2', 'float32'],
+      ['city', 'string'],
+    ]);
+    expect(io.outputs.map((o) => o.name)).toEqual(expect.arrayContaining(['label', 'probabilities']));
+    expect(pool.stats()).toMatchObject({ threads: 2, loaded: 1 });
+  }, 60_000);
+
+  it('answers exactly what onnxruntime answers, for concurrent requests merged into batches', async () => {
+    const expected = await runOnnxModel(bytes, table, Array.from({ length: 200 }, (_, i) => i), FEATURES);
+    batches.length = 0;
+    const requests = Array.from({ length: 40 }, (_, k) => [k * 5, k * 5 + 1, k * 5 + 2, k * 5 + 3, k * 5 + 4]);
+    const answers = await Promise.all(requests.map((rows) => pool.run('m@1', columnsFor(table, rows), rows.length, ['label', 'probabilities'])));
+    answers.forEach((out, k) => {
+      const rows = requests[k];
+      expect(out.label.dims).toEqual([5]);
+      expect(out.label.data).toEqual(rows.map((r) => expected.labels![r]));
+      expect(out.probabilities.dims).toEqual([5, 2]);
+      expect(Array.from(out.probabilities.data as Float32Array)).toEqual(rows.flatMap((r) => [expected.probabilities![r * 2], expected.probabilities![r * 2 + 1]]));
+    });
+    // 40 requests at once on 2 threads: most wait, and waiting requests of one version share a session.run.
+    expect(batches.length).toBeLessThan(40);
+    expect(Math.max(...batches.map((b) => b.requests))).toBeGreaterThan(1);
+    expect(Math.max(...batches.map((b) => b.rows))).toBeLessThanOrEqual(64);
+  });
+
+  it('refuses work beyond the queue limit and for versions it does not hold', async () => {
+    const burst = Array.from({ length: 120 }, (_, i) => pool.run('m@1', columnsFor(table, [i % 200]), 1, ['label']).then(() => 'ok', (e: Error) => e));
+    const results = await Promise.all(burst);
+    expect(results.filter((r) => r instanceof PoolOverloadedError).length).toBeGreaterThan(0);
+    expect(results.filter((r) => r === 'ok').length).toBeGreaterThanOrEqual(50);
+    await expect(pool.run('other@1', columnsFor(table, [0]), 1, ['label'])).rejects.toBeInstanceOf(ModelNotLoadedError);
+  });
+
+  it('replaces a thread that dies and reloads its models', async () => {
+    const exits: number[] = [];
+    const crashy = new InferencePool({ size: 1, batching: true, maxBatchRows: 64, maxWaitMs: 0, maxQueued: 10, maxShadowQueued: 1, onWorkerExit: (w) => exits.push(w.index) });
+    try {
+      await crashy.load('m@1', bytes);
+      // Reach in to kill the thread as a native crash would.
+      await (crashy as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0].worker.terminate();
+      const deadline = Date.now() + 20_000;
+      let out;
+      while (!out && Date.now() < deadline) {
+        out = await crashy.run('m@1', columnsFor(table, [1]), 1, ['label']).catch(() => undefined);
+        if (!out) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(exits).toEqual([0]);
+      expect(out?.label.dims).toEqual([1]);
+    } finally {
+      await crashy.close();
+    }
+  }, 60_000);
+
+  it('unloads a version from every thread', async () => {
+    await pool.unload('m@1');
+    expect(pool.isLoaded('m@1')).toBe(false);
+    await expect(pool.run('m@1', columnsFor(table, [0]), 1, ['label'])).rejects.toBeInstanceOf(ModelNotLoadedError);
+  });
+});

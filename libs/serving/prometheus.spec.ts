@@ -1,0 +1,77 @@
+import { Counter, escapeLabelValue, formatValue, Histogram, MetricsRegistry } from './prometheus';
+
+describe('Prometheus text format 0.0.4', () => {
+  it('renders HELP, TYPE and one line per series, ending in a line feed', () => {
+    const r = new MetricsRegistry();
+    const c = r.counter('requests_total', 'Requests answered', ['model', 'code']);
+    c.inc({ model: 'a', code: '200' });
+    c.inc({ model: 'a', code: '200' }, 2);
+    c.inc({ model: 'b', code: '400' });
+    const g = r.gauge('queue_depth', 'Waiting requests');
+    g.set(undefined, 7);
+    expect(r.render()).toBe(
+      [
+        '# HELP requests_total Requests answered',
+        '# TYPE requests_total counter',
+        'requests_total{model="a",code="200"} 3',
+        'requests_total{model="b",code="400"} 1',
+        '# HELP queue_depth Waiting requests',
+        '# TYPE queue_depth gauge',
+        'queue_depth 7',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('renders histograms with cumulative le buckets, +Inf, _sum and _count', () => {
+    const h = new Histogram('latency_seconds', 'Latency', ['model'], [0.1, 1]);
+    h.observe({ model: 'a' }, 0.05);
+    h.observe({ model: 'a' }, 0.5);
+    h.observe({ model: 'a' }, 0.5);
+    h.observe({ model: 'a' }, 3);
+    expect(h.render().split('\n')).toEqual([
+      '# HELP latency_seconds Latency',
+      '# TYPE latency_seconds histogram',
+      'latency_seconds_bucket{model="a",le="0.1"} 1',
+      'latency_seconds_bucket{model="a",le="1"} 3',
+      'latency_seconds_bucket{model="a",le="+Inf"} 4',
+      'latency_seconds_sum{model="a"} 4.05',
+      'latency_seconds_count{model="a"} 4',
+    ]);
+    expect(h.get({ model: 'a' })).toEqual({ count: 4, sum: 4.05 });
+  });
+
+  it('escapes label values and help text', () => {
+    expect(escapeLabelValue('a"b\\c\nd')).toBe('a\\"b\\\\c\\nd');
+    const c = new Counter('x_total', 'line one\nback\\slash', ['l']);
+    c.inc({ l: 'say "hi"' });
+    expect(c.render()).toBe('# HELP x_total line one\\nback\\\\slash\n# TYPE x_total counter\nx_total{l="say \\"hi\\""} 1');
+  });
+
+  it('spells special values as Prometheus does', () => {
+    expect([formatValue(Infinity), formatValue(-Infinity), formatValue(NaN), formatValue(0.25), formatValue(3)]).toEqual(['+Inf', '-Inf', 'NaN', '0.25', '3']);
+  });
+
+  it('refuses bad names, missing labels, decreasing counters and duplicate registration', () => {
+    expect(() => new Counter('bad-name', 'x')).toThrow(/invalid metric name/);
+    expect(() => new Counter('ok', 'x', ['le'])).toThrow(/invalid label name/);
+    const c = new Counter('ok_total', 'x', ['model']);
+    expect(() => c.inc({})).toThrow(/needs label 'model'/);
+    expect(() => c.inc({ model: 'a' }, -1)).toThrow(/cannot decrease/);
+    const r = new MetricsRegistry();
+    r.counter('dup_total', 'x');
+    expect(() => r.counter('dup_total', 'x')).toThrow(/already registered/);
+    expect(() => new Histogram('h', 'x', [], [1, 1])).toThrow(/increasing/);
+  });
+
+  it('runs scrape hooks before rendering and can drop series', () => {
+    const r = new MetricsRegistry();
+    const g = r.gauge('loaded', 'Loaded', ['version']);
+    let n = 0;
+    r.beforeScrape(() => g.set({ version: '1' }, ++n));
+    expect(r.render()).toContain('loaded{version="1"} 1');
+    expect(r.render()).toContain('loaded{version="1"} 2');
+    g.remove({ version: '1' });
+    expect(g.samples()).toEqual([]);
+  });
+});
