@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import type { WorkerOptions , NativeConnection} from '@temporalio/worker';
+import { createLifecycleActivities } from '../activities/lifecycle/lifecycle.activities';
 import { createRolloutActivities } from '../activities/rollout/rollout.activities';
 import { createTrainingActivities } from '../activities/training/training.activities';
 import type { TrainingActivityDeps } from '../activities/training/training.activities';
@@ -30,7 +31,11 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
-    activities: { ...createTrainingActivities(options.deps), ...createRolloutActivities({ registry: options.deps.registry }) },
+    activities: {
+      ...createTrainingActivities(options.deps),
+      ...createRolloutActivities({ registry: options.deps.registry }),
+      ...createLifecycleActivities({ registry: options.deps.registry }),
+    },
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 8,
     // Long activities stop on cancellation or shutdown through their heartbeat; give them a moment to say so.
     shutdownGraceTime: '10s',

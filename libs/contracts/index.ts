@@ -9,3 +9,5 @@ export * from './ids';
 export * from './identity';
 export * from './rollout';
 export * from './duration';
+export * from './monitoring';
+export * from './lifecycle';

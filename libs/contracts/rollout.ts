@@ -52,6 +52,8 @@ export interface RolloutInput {
   checkInterval?: string;
   /** how long to wait for serving replicas to converge on a routing change (default '2m') */
   convergenceTimeout?: string;
+  /** a workflow told of every stage change (the model's lifecycle, which shows awaiting approval vs rolling out) */
+  notifyWorkflowId?: string;
 }
 
 export type RolloutStage =

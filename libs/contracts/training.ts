@@ -1,5 +1,6 @@
 /** Inputs, outputs and messages of trainingPipelineWorkflow. */
 import type { ModelSpec } from '../ml/spec';
+import type { RolloutInput } from './rollout';
 
 export const PIPELINE_STEPS = ['ingest', 'validate', 'profile', 'split', 'train', 'evaluate', 'register'] as const;
 export type PipelineStep = (typeof PIPELINE_STEPS)[number];
@@ -29,6 +30,11 @@ export interface TrainingPipelineInput {
   trainingTaskQueue?: string;
   /** how soon a silent long activity counts as lost (default '2m'); tests pass seconds */
   heartbeatTimeout?: string;
+  /**
+   * Who starts the rollout of a registered version: the pipeline itself (default), or its caller, which gets the
+   * rollout's input in the result (the model lifecycle, which must learn the rollout's outcome).
+   */
+  rolloutBy?: 'pipeline' | 'caller';
 }
 
 export interface EvaluationSummary {
@@ -52,6 +58,8 @@ export interface TrainingPipelineResult {
   evaluation: EvaluationSummary;
   /** the rollout started for the registered version (approval, staged deploy) */
   rolloutWorkflowId?: string;
+  /** with rolloutBy 'caller': the rollout to start for the registered version */
+  rollout?: RolloutInput;
 }
 
 /** What the run-state query returns: the live view behind GET /v1/runs/{id}. */

@@ -93,6 +93,55 @@ const rolloutSchema = z
     path: ['strategy'],
   });
 
+export const DRIFT_METHODS = ['auto', 'ks', 'chisquare', 'z', 'wasserstein', 'jensenshannon', 'psi'] as const;
+
+/**
+ * Production monitoring and retraining (optional in a spec: `monitoringPolicy()` fills the defaults, so specs written
+ * before it keep their hash). Drift follows Evidently's defaults unless a column says otherwise.
+ */
+export const monitoringSchema = z
+  .object({
+    /** one monitoring window: the prediction logs of this long are compared with the champion's training data */
+    window: duration.default('1h'),
+    /** a window with fewer logged rows is reported as insufficient_data, never as "no drift" */
+    minSamples: z.number().int().min(1).default(100),
+    /** the data set drifts when at least this share of the feature columns drift */
+    driftShare: z.number().gt(0).max(1).default(0.5),
+    /** per-column overrides of the automatic choice of test and threshold */
+    columns: z
+      .record(z.object({ method: z.enum(DRIFT_METHODS).default('auto'), threshold: z.number().positive().optional() }).strict())
+      .default({}),
+    /** with ground truth: retrain when the online primary metric falls this far below its evaluation-time value */
+    maxQualityDrop: z.number().min(0).default(0.05),
+    /** labelled predictions a window needs before its online quality is judged */
+    minLabelled: z.number().int().min(1).default(50),
+    /** which findings start a retraining */
+    retrainOn: z
+      .object({
+        drift: z.boolean().default(true),
+        predictionDrift: z.boolean().default(false),
+        qualityDrop: z.boolean().default(true),
+        newData: z.boolean().default(true),
+      })
+      .strict()
+      .default({}),
+    /** after a retraining starts, automatic triggers wait this long (manual ones do not) */
+    cooldown: duration.default('6h'),
+    /** retrain on a schedule too: a five-field cron expression, e.g. '0 3 * * 1' (Mondays 03:00 UTC) */
+    schedule: z
+      .string()
+      .regex(/^(\S+\s+){4}\S+$/, "must be a five-field cron expression such as '0 3 * * 1'")
+      .optional(),
+    /** alerts are POSTed here, signed with HMAC-SHA256 of the body under the secret in this worker variable */
+    webhook: z
+      .object({ url: z.string().url('must be an http(s) URL'), secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must name an environment variable') })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type MonitoringPolicy = z.infer<typeof monitoringSchema>;
+
 export const modelSpecSchema = z
   .object({
     name: z.string().regex(MODEL_NAME, 'must be 1-63 characters of lowercase letters, digits and dashes, starting with a letter or digit'),
@@ -155,6 +204,7 @@ export const modelSpecSchema = z
       .strict(),
     approval: approvalSchema,
     rollout: rolloutSchema,
+    monitoring: monitoringSchema.optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -240,4 +290,9 @@ export function canonicalJson(value: unknown): string {
 /** The metric is better when larger, except for losses and errors. */
 export function isBetter(metric: string, candidate: number, reference: number, margin = 0): boolean {
   return LOWER_IS_BETTER.has(metric) ? candidate <= reference - margin : candidate >= reference + margin;
+}
+
+/** The spec's monitoring policy with every default filled in. */
+export function monitoringPolicy(spec: Pick<ModelSpec, 'monitoring'>): MonitoringPolicy {
+  return monitoringSchema.parse(spec.monitoring ?? {});
 }

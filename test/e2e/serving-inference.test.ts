@@ -253,6 +253,9 @@ describeEachDatabase('serving: inference', (db: DbKind) => {
         expect({ path, status: slow.status, body: slow.json }).toEqual({ path, status: fast.status, body: fast.json });
         expect(slow.headers.get('x-request-id')).toBe('same-id');
       }
+      // Inference changes nothing: no per-call audit event, on either path (the prediction log has every call).
+      const audited = (await suite.api.registry.listAudit({ limit: 10_000 })).filter((e) => /infer|predict/.test(e.action));
+      expect(audited).toEqual([]);
       const bad = { inputs: oipInputs(records, features).slice(1) };
       const fastBad = await call(suite, 'POST', `/v2/models/${name}/infer`, bad);
       const slowBad = await call(via(nest), 'POST', `/v2/models/${name}/infer`, bad);

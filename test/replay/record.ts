@@ -8,10 +8,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { temporalBin, testServers } from '../support';
 
-export function recordHistoryIfAsked(workflowType: string, workflowId: string): void {
+/** `runId` picks one run of a workflow that continues as new (by default, the latest run). */
+export function recordHistoryIfAsked(workflowType: string, workflowId: string, runId?: string): void {
   const shape = process.env.MLCYCLE_RECORD_HISTORIES;
   if (!shape) return;
   const { temporal } = testServers();
-  const json = execFileSync(temporalBin(), ['workflow', 'show', '--address', temporal.address, '--namespace', temporal.namespace, '--workflow-id', workflowId, '--output', 'json']);
+  const json = execFileSync(temporalBin(), ['workflow', 'show', '--address', temporal.address, '--namespace', temporal.namespace, '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json']);
   fs.writeFileSync(path.join(__dirname, 'histories', `${workflowType}.${shape}.json`), json);
 }

@@ -15,6 +15,7 @@ test('there is at least one recorded history per workflow type', () => {
   const types = new Set(files.map((f) => f.split('.')[0]));
   expect(types).toContain('trainingPipelineWorkflow');
   expect(types).toContain('rolloutWorkflow');
+  expect(types).toContain('modelLifecycleWorkflow');
 });
 
 test.each(files)('replays %s without nondeterminism', async (file) => {

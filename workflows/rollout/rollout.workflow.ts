@@ -9,6 +9,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -24,6 +25,7 @@ import {
   resumeRolloutSignal,
   rollbackRolloutSignal,
   ROLLOUT_FAILURES,
+  rolloutStageSignal,
   rolloutStateQuery,
   SEARCH_ATTRIBUTE_KEYS,
 } from '../../libs/contracts';
@@ -132,6 +134,13 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutState
 
   const setStage = (stage: RolloutStage): void => {
     state.stage = stage;
+    if (input.notifyWorkflowId) {
+      // Best effort: the lifecycle learns the outcome from this workflow's result anyway; a lost stage note only
+      // leaves its view a step behind.
+      getExternalWorkflowHandle(input.notifyWorkflowId)
+        .signal(rolloutStageSignal, { version: input.version, stage })
+        .catch(() => undefined);
+    }
     upsertSearchAttributes([
       { key: SEARCH_ATTRIBUTE_KEYS.model, value: input.modelName },
       { key: SEARCH_ATTRIBUTE_KEYS.status, value: stage },

@@ -28,6 +28,7 @@ import { rolloutWorkflow } from '../rollout/rollout.workflow';
 import type {
   CandidateSummary,
   PipelineStep,
+  RolloutInput,
   RunStatus,
   TrainingPipelineInput,
   TrainingPipelineResult,
@@ -173,30 +174,31 @@ export async function trainingPipelineWorkflow(input: TrainingPipelineInput): Pr
       }),
     );
     state.version = registered.version;
+    let rolloutForCaller: RolloutInput | undefined;
     if (handsOverToRollout) {
-      // The rollout outlives this run (an approval may take days): a child that is abandoned, not terminated,
-      // when the pipeline completes.
       const rolloutId = rolloutWorkflowId(input.modelName, registered.version);
-      await startChild(rolloutWorkflow, {
-        workflowId: rolloutId,
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        args: [
-          {
-            modelId: input.modelId,
-            modelName: input.modelName,
-            version: registered.version,
-            runId: input.runId,
-            requestedBy: input.requestedBy,
-            primaryMetric: evaluation.summary.primaryMetric,
-            candidateScore: evaluation.summary.candidate,
-            championVersion: evaluation.championVersion,
-            championScore: evaluation.summary.champion,
-            policy: { approval: input.spec.approval, rollout: input.spec.rollout },
-            approvalId: uuid4(),
-          },
-        ],
-      });
-      state.rolloutWorkflowId = rolloutId;
+      const rolloutInput: RolloutInput = {
+        modelId: input.modelId,
+        modelName: input.modelName,
+        version: registered.version,
+        runId: input.runId,
+        requestedBy: input.requestedBy,
+        primaryMetric: evaluation.summary.primaryMetric,
+        candidateScore: evaluation.summary.candidate,
+        championVersion: evaluation.championVersion,
+        championScore: evaluation.summary.champion,
+        policy: { approval: input.spec.approval, rollout: input.spec.rollout },
+        approvalId: uuid4(),
+      };
+      if (input.rolloutBy === 'caller') {
+        // The model's lifecycle runs the rollout itself, as its own child, so that it learns the outcome.
+        rolloutForCaller = rolloutInput;
+      } else {
+        // The rollout outlives this run (an approval may take days): a child that is abandoned, not terminated,
+        // when the pipeline completes.
+        await startChild(rolloutWorkflow, { workflowId: rolloutId, parentClosePolicy: ParentClosePolicy.ABANDON, args: [rolloutInput] });
+        state.rolloutWorkflowId = rolloutId;
+      }
     }
     state.currentStep = undefined;
     setStatus('succeeded');
@@ -215,6 +217,7 @@ export async function trainingPipelineWorkflow(input: TrainingPipelineInput): Pr
       versionId: registered.versionId,
       evaluation: evaluation.summary,
       rolloutWorkflowId: state.rolloutWorkflowId,
+      ...(rolloutForCaller ? { rollout: rolloutForCaller } : {}),
     };
   } catch (err) {
     state.error = failureMessage(err);
