@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = ['fs', 'path', 'os', 'crypto', 'child_process', 'http', 'https', 'net', 'stream', 'worker_threads', 'timers', 'events', 'util', 'zlib', 'dns', 'url'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.mlcycle/**', 'coverage/**', 'bench/.work/**', '**/*.mjs', '**/*.js', '**/*.py'] },
+  { ignores: ['dist/**', 'node_modules/**', '.mlcycle/**', 'coverage/**', 'bench/.work/**', 'bench/.venv/**', '**/*.mjs', '**/*.js', '**/*.py'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

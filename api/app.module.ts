@@ -22,13 +22,15 @@ import { DatasetsModule } from './datasets/datasets.module';
 import { DeploymentsModule } from './deployments/deployments.module';
 import { HealthModule } from './health/health.module';
 import { InferenceModule } from './inference/inference.module';
+import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { ModelsModule } from './models/models.module';
+import { MonitoringModule } from './monitoring/monitoring.module';
 import { RunsModule } from './runs/runs.module';
 import { TemporalModule } from './temporal/temporal.module';
 import { VersionsModule } from './versions/versions.module';
 
 @Module({
-  imports: [CoreModule, TemporalModule, CommonModule, ModelsModule, DatasetsModule, RunsModule, VersionsModule, AuditModule, HealthModule, ApiKeysModule, InferenceModule, DeploymentsModule, ApprovalsModule],
+  imports: [CoreModule, TemporalModule, CommonModule, ModelsModule, DatasetsModule, RunsModule, VersionsModule, AuditModule, HealthModule, ApiKeysModule, InferenceModule, DeploymentsModule, ApprovalsModule, MonitoringModule, LifecycleModule],
   providers: [
     { provide: APP_FILTER, useClass: ApiExceptionFilter },
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { ensureBinary } from './lib/binaries.mjs';
 import { LaunchError, fail, loud, paint, printTimings, say, step, warn } from './lib/log.mjs';
 import { assertPortsFree, httpStatus, tcpOpen, waitUntil } from './lib/net.mjs';
+import { ensureChromium } from './lib/chromium.mjs';
 import { ensurePostgres } from './lib/postgres.mjs';
 import { ensurePythonTestPackages } from './lib/python.mjs';
 import { describeExit, Supervisor } from './lib/procs.mjs';
@@ -328,6 +329,14 @@ async function runTests(jestArgs) {
   } else {
     loud(`NO POSTGRESQL: the PostgreSQL suites will be SKIPPED.\nReason: ${pg.reason}\nSet MLCYCLE_TEST_PG_URL=postgres://user:pass@host:5432/db to use a server of your own.`);
     env.MLCYCLE_TEST_PG_SKIP_REASON = pg.reason;
+  }
+  const chromium = await step('Chromium for the browser tests', ensureChromium);
+  if (chromium.path) {
+    say(`  Chromium: ${chromium.how}`);
+    env.MLCYCLE_CHROMIUM = chromium.path;
+  } else {
+    loud(`NO CHROMIUM: the browser tests (monitoring report page) will be SKIPPED.\nReason: ${chromium.reason}`);
+    env.MLCYCLE_CHROMIUM_SKIP_REASON = chromium.reason;
   }
   printTimings();
 

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import type { WorkerOptions , NativeConnection} from '@temporalio/worker';
 import { createLifecycleActivities } from '../activities/lifecycle/lifecycle.activities';
+import { createMonitoringActivities } from '../activities/monitoring/monitoring.activities';
 import { createRolloutActivities } from '../activities/rollout/rollout.activities';
 import { createTrainingActivities } from '../activities/training/training.activities';
 import type { TrainingActivityDeps } from '../activities/training/training.activities';
@@ -35,6 +36,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       ...createTrainingActivities(options.deps),
       ...createRolloutActivities({ registry: options.deps.registry }),
       ...createLifecycleActivities({ registry: options.deps.registry }),
+      ...createMonitoringActivities({ registry: options.deps.registry, store: options.deps.store, workDir: options.deps.config.workDir }),
     },
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 8,
     // Long activities stop on cancellation or shutdown through their heartbeat; give them a moment to say so.

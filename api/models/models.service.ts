@@ -7,6 +7,7 @@ import { parseModelSpec, specHash, SpecValidationError } from '../../libs/ml/spe
 import { DatasetSnapshot, ModelVersion, RegistryService, TrainingRun } from '../../libs/registry';
 import type { Model } from '../../libs/registry';
 import { notFound } from '../common/api-error';
+import { LifecycleClient } from '../lifecycle/lifecycle-client';
 import { RequestContext } from '../common/request-context';
 import { toRunSummary } from '../runs/runs.views';
 import { toVersionView } from '../versions/versions.views';
@@ -20,6 +21,7 @@ export class ModelsService {
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(RequestContext) private readonly context: RequestContext,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LifecycleClient) private readonly lifecycle: LifecycleClient,
   ) {}
 
   /** The model, or a 404 that names it. */
@@ -56,18 +58,20 @@ export class ModelsService {
 
   async get(name: string): Promise<ModelDetail> {
     const model = await this.requireModel(name);
-    const [champion, latestRuns, versions, runs, datasets] = await Promise.all([
+    const [champion, latestRuns, versions, runs, datasets, lifecycle] = await Promise.all([
       this.registry.findChampion(model.id),
       this.registry.listRuns(model.id, 1),
       this.dataSource.getRepository(ModelVersion).countBy({ modelId: model.id }),
       this.dataSource.getRepository(TrainingRun).countBy({ modelId: model.id }),
       this.dataSource.getRepository(DatasetSnapshot).countBy({ modelId: model.id }),
+      this.lifecycle.viewOrUnknown(model.name),
     ]);
     return {
       ...toModelView(model),
       champion: champion ? toVersionView(model.name, model.championVersion, champion) : null,
       latestRun: latestRuns[0] ? toRunSummary(this.config, latestRuns[0]) : null,
       counts: { versions, runs, datasets },
+      lifecycle,
     };
   }
 }

@@ -1,5 +1,6 @@
 /** What the API returns for models, and the OpenAPI classes describing it. */
 import { ApiProperty } from '@nestjs/swagger';
+import { LifecycleView } from '../lifecycle/lifecycle-client';
 import type { ModelSpec } from '../../libs/ml/spec';
 import type { Model } from '../../libs/registry';
 import { RunSummary } from '../runs/runs.views';
@@ -59,6 +60,9 @@ export class ModelDetail extends ModelView {
 
   @ApiProperty({ type: ModelCounts })
   counts!: ModelCounts;
+
+  @ApiProperty({ type: LifecycleView, nullable: true, description: 'the model lifecycle (stage, cycle, triggers…); null until it is started' })
+  lifecycle!: LifecycleView | null;
 }
 
 export function toModelSummary(m: Model): ModelSummary {

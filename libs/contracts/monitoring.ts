@@ -63,6 +63,20 @@ export interface MonitoringSummary {
   retrain: { kind: 'drift' | 'prediction_drift' | 'quality_drop'; reason: string } | null;
 }
 
+/** Failure types of the monitoring activities (retryable unless said otherwise). */
+export const MONITORING_FAILURES = {
+  /** the webhook answered non-2xx or not at all: retried with backoff */
+  webhookDeliveryFailed: 'WebhookDeliveryFailed',
+  /** the secret's environment variable is not set on the worker: non-retryable, fix the deployment */
+  webhookSecretMissing: 'WebhookSecretMissing',
+  /** the model, its champion's artifacts or the alert are gone: non-retryable */
+  notFound: 'MonitoringNotFound',
+  /** an empty or inverted window: non-retryable */
+  invalidWindow: 'InvalidMonitoringWindow',
+} as const;
+
+export const NON_RETRYABLE_MONITORING_FAILURES: string[] = [MONITORING_FAILURES.webhookSecretMissing, MONITORING_FAILURES.notFound, MONITORING_FAILURES.invalidWindow];
+
 export function monitoringWorkflowId(modelName: string): string {
   return `monitor/${modelName}`;
 }

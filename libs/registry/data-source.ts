@@ -6,8 +6,9 @@ import type { AppConfig } from '../config';
 import { REGISTRY_ENTITIES } from './entities';
 import { InitialRegistry1763900000000 } from './migrations/1763900000000-initial-registry';
 import { ServingAndApprovals1764000000000 } from './migrations/1764000000000-serving-and-approvals';
+import { Monitoring1764100000000 } from './migrations/1764100000000-monitoring';
 
-export const REGISTRY_MIGRATIONS = [InitialRegistry1763900000000, ServingAndApprovals1764000000000];
+export const REGISTRY_MIGRATIONS = [InitialRegistry1763900000000, ServingAndApprovals1764000000000, Monitoring1764100000000];
 
 export function createRegistryDataSource(db: AppConfig['db']): DataSource {
   const common = {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { parseModelSpec, specHash } from '../ml/spec';
-import { openRegistry } from './data-source';
+import { openRegistry, REGISTRY_MIGRATIONS } from './data-source';
 import { RegistryConflictError, RegistryService } from './registry.service';
 import type { Lineage } from './entities';
 
@@ -102,7 +102,7 @@ describe.each(backends)('registry on $name', (backend) => {
   test('migrations are applied once and opening again is a no-op', async () => {
     expect(await ds.showMigrations()).toBe(false);
     await ds.runMigrations();
-    expect((await ds.query('SELECT COUNT(*) AS n FROM migrations'))[0].n.toString()).toBe('2');
+    expect((await ds.query('SELECT COUNT(*) AS n FROM migrations'))[0].n.toString()).toBe(String(REGISTRY_MIGRATIONS.length));
   });
 
   test('a duplicate model name is a conflict, not a second row', async () => {
@@ -180,5 +180,48 @@ describe.each(backends)('registry on $name', (backend) => {
     expect(await registry.revokeApiKey(randomUUID(), 'root')).toBeNull();
     const events = await registry.listAudit({ entityType: 'api_key', entityId: key.id });
     expect(events.map((e) => `${e.actor} ${e.action}`)).toEqual(['root api_key.revoked', 'root api_key.created']);
+  });
+  test('monitoring: a report is rewritten in place, feedback is first-answer-wins, alerts land once, deliveries count attempts', async () => {
+    const model = await newModel();
+    const report = {
+      id: randomUUID(),
+      modelId: model.id,
+      windowStart: new Date('2026-01-02T10:00:00Z'),
+      windowEnd: new Date('2026-01-02T11:00:00Z'),
+      championVersion: 1,
+      samples: 10,
+      status: 'insufficient_data' as const,
+      datasetDrift: null,
+      driftedColumns: [],
+      summary: { samples: 10 },
+      artifactKey: 'monitoring/reports/x.json',
+    };
+    await registry.saveMonitoringReport(report);
+    await registry.saveMonitoringReport({ ...report, samples: 200, status: 'drift', datasetDrift: true, driftedColumns: ['a'] });
+    const reports = await registry.listMonitoringReports(model.id);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ samples: 200, status: 'drift', driftedColumns: ['a'] });
+    expect(Boolean(reports[0].datasetDrift)).toBe(true);
+    // Another row for the same window under another id breaks the unique (model, window) index.
+    await expect(registry.saveMonitoringReport({ ...report, id: randomUUID() })).rejects.toThrow();
+
+    const first = await registry.recordFeedback(model.id, [{ requestId: 'r1', label: 'a' }, { requestId: 'r2', label: 'b' }, { requestId: 'r1', label: 'a' }], 'svc');
+    expect(first).toEqual({ accepted: 2, duplicates: 1, conflicts: [] });
+    const again = await registry.recordFeedback(model.id, [{ requestId: 'r1', label: 'a' }, { requestId: 'r2', label: 'c' }, { requestId: 'r3', value: 1.5 }], 'svc');
+    expect(again).toEqual({ accepted: 1, duplicates: 1, conflicts: [{ requestId: 'r2', existing: { label: 'b', value: null } }] });
+    const stored = await registry.findFeedback(model.id, ['r1', 'r2', 'r3', 'nope']);
+    expect(stored.map((f) => [f.requestId, f.label, f.value]).sort()).toEqual([['r1', 'a', null], ['r2', 'b', null], ['r3', null, 1.5]]);
+
+    const alert = { id: randomUUID(), modelId: model.id, modelName: model.name, reportId: report.id, kind: 'drift' as const, reason: '2 of 3 features drifted' };
+    expect((await registry.raiseAlert(alert)).created).toBe(true);
+    expect((await registry.raiseAlert(alert)).created).toBe(false);
+    expect(await registry.listAlerts(model.id)).toHaveLength(1);
+    expect((await registry.listAudit({ entityType: 'model', entityId: model.name })).filter((e) => e.action === 'monitoring.alert')).toHaveLength(1);
+
+    await registry.recordWebhookAttempt({ alertId: alert.id, url: 'http://127.0.0.1:1/hook', status: 500, error: 'answered 500', delivered: false });
+    const delivered = await registry.recordWebhookAttempt({ alertId: alert.id, url: 'http://127.0.0.1:1/hook', status: 204, error: null, delivered: true });
+    expect(delivered).toMatchObject({ attempts: 2, lastStatus: 204, lastError: null });
+    expect(delivered.deliveredAt).toBeInstanceOf(Date);
+    expect(await registry.listWebhookDeliveries([alert.id])).toHaveLength(1);
   });
 });

@@ -13,6 +13,9 @@ import type { ArtifactRef, Lineage, Role } from './entities';
 import { summarizeWindows } from '../serving/stats';
 import type { StatsWindow, VersionTraffic } from '../serving/stats';
 import { Deployment, ReplicaStatus, ServingStats } from './entities';
+// monitoring (see the monitoring section below)
+import { Alert, Feedback, MonitoringReport, WebhookDelivery } from './entities';
+import type { AlertKind, MonitoringReportStatus } from './entities';
 
 export class RegistryConflictError extends Error {
   constructor(message: string) {
@@ -474,6 +477,150 @@ export class RegistryService {
     });
   }
 
+  // ---- monitoring: window reports, ground truth, alerts and their webhook deliveries ----
+
+  /** Writes a window's report; a retry (same id, same window) replaces the row instead of adding one. */
+  async saveMonitoringReport(input: NewMonitoringReport): Promise<MonitoringReport> {
+    return this.write(async (tx) => {
+      const repo = tx.getRepository(MonitoringReport);
+      const existing = await repo.findOneBy({ id: input.id });
+      const row = repo.create({ ...input, ...(existing ? { createdAt: existing.createdAt } : {}) });
+      return repo.save(row);
+    });
+  }
+
+  findMonitoringReport(modelId: string, id: string): Promise<MonitoringReport | null> {
+    return this.dataSource.getRepository(MonitoringReport).findOneBy({ modelId, id });
+  }
+
+  /** A model's reports, the latest window first. */
+  listMonitoringReports(modelId: string, limit = 50): Promise<MonitoringReport[]> {
+    return this.dataSource.getRepository(MonitoringReport).find({ where: { modelId }, order: { windowEnd: 'DESC', id: 'ASC' }, take: limit });
+  }
+
+  /**
+   * Stores ground truth by request ID. The first answer for a request stands: the same answer again counts as a
+   * duplicate, a different one as a conflict (returned, never applied), so a resent batch changes nothing.
+   */
+  async recordFeedback(modelId: string, items: NewFeedback[], actor: string, at = new Date()): Promise<FeedbackOutcome> {
+    const outcome: FeedbackOutcome = { accepted: 0, duplicates: 0, conflicts: [] };
+    const same = (a: Pick<Feedback, 'label' | 'value'>, b: NewFeedback) => (a.label ?? null) === (b.label ?? null) && (a.value ?? null) === (b.value ?? null);
+    // Later items for the same request in one batch are judged against the first, as a second batch would be.
+    const firsts = new Map<string, NewFeedback>();
+    for (const item of items) {
+      const first = firsts.get(item.requestId);
+      if (!first) firsts.set(item.requestId, item);
+      else if (same({ label: first.label ?? null, value: first.value ?? null }, item)) outcome.duplicates++;
+      else outcome.conflicts.push({ requestId: item.requestId, existing: { label: first.label ?? null, value: first.value ?? null } });
+    }
+    const unique = [...firsts.values()];
+    for (let i = 0; i < unique.length; i += FEEDBACK_CHUNK) {
+      const chunk = unique.slice(i, i + FEEDBACK_CHUNK);
+      const insert = async (): Promise<void> => {
+        const existing = new Map((await this.findFeedback(modelId, chunk.map((c) => c.requestId))).map((f) => [f.requestId, f]));
+        const fresh: NewFeedback[] = [];
+        for (const item of chunk) {
+          const prior = existing.get(item.requestId);
+          if (!prior) fresh.push(item);
+          else if (same(prior, item)) outcome.duplicates++;
+          else outcome.conflicts.push({ requestId: item.requestId, existing: { label: prior.label, value: prior.value } });
+        }
+        if (!fresh.length) return;
+        await this.write((tx) =>
+          tx.getRepository(Feedback).insert(
+            fresh.map((f) => ({ modelId, requestId: f.requestId, label: f.label ?? null, value: f.value ?? null, receivedAt: at, receivedBy: actor })),
+          ),
+        );
+        outcome.accepted += fresh.length;
+      };
+      try {
+        await insert();
+      } catch (err) {
+        // A concurrent batch wrote some of these requests between our read and our insert: judge them again.
+        if (!isUniqueViolation(err)) throw err;
+        await insert();
+      }
+    }
+    return outcome;
+  }
+
+  /** The stored answers for these requests (any order). */
+  async findFeedback(modelId: string, requestIds: string[]): Promise<Feedback[]> {
+    const out: Feedback[] = [];
+    const ids = [...new Set(requestIds)];
+    for (let i = 0; i < ids.length; i += FEEDBACK_CHUNK) {
+      out.push(...(await this.dataSource.getRepository(Feedback).findBy({ modelId, requestId: In(ids.slice(i, i + FEEDBACK_CHUNK)) })));
+    }
+    return out;
+  }
+
+  /**
+   * Records an alert and its audit event (`monitoring.alert`) once: the caller derives the id from the report and
+   * the kind, so a retried window finds its alert instead of raising a second one. `created` is false then.
+   */
+  async raiseAlert(input: NewAlert): Promise<{ alert: Alert; created: boolean }> {
+    const repo = this.dataSource.getRepository(Alert);
+    const existing = await repo.findOneBy({ id: input.id });
+    if (existing) return { alert: existing, created: false };
+    try {
+      const alert = await this.write(async (tx) => {
+        const saved = await tx.getRepository(Alert).save(
+          tx.getRepository(Alert).create({ id: input.id, modelId: input.modelId, reportId: input.reportId, kind: input.kind, reason: input.reason }),
+        );
+        await this.audit(tx, {
+          actor: input.actor ?? 'system:monitoring',
+          action: 'monitoring.alert',
+          entityType: 'model',
+          entityId: input.modelName,
+          details: { alertId: input.id, reportId: input.reportId, kind: input.kind, reason: input.reason, ...input.details },
+          dedupeKey: `monitoring.alert:${input.id}`,
+        });
+        return saved;
+      });
+      return { alert, created: true };
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      return { alert: await repo.findOneByOrFail({ id: input.id }), created: false };
+    }
+  }
+
+  findAlert(id: string): Promise<Alert | null> {
+    return this.dataSource.getRepository(Alert).findOneBy({ id });
+  }
+
+  /** A model's alerts, newest first. */
+  listAlerts(modelId: string, limit = 100): Promise<Alert[]> {
+    return this.dataSource.getRepository(Alert).find({ where: { modelId }, order: { createdAt: 'DESC', id: 'ASC' }, take: limit });
+  }
+
+  listAlertsOfReport(reportId: string): Promise<Alert[]> {
+    return this.dataSource.getRepository(Alert).find({ where: { reportId }, order: { kind: 'ASC' } });
+  }
+
+  /** Counts one delivery attempt of an alert to a URL with its outcome; a success sets deliveredAt. */
+  async recordWebhookAttempt(input: WebhookAttempt): Promise<WebhookDelivery> {
+    return this.write(async (tx) => {
+      const repo = tx.getRepository(WebhookDelivery);
+      const row = (await repo.findOneBy({ alertId: input.alertId, url: input.url })) ??
+        repo.create({ alertId: input.alertId, url: input.url, attempts: 0, lastStatus: null, lastError: null, lastAttemptAt: null, deliveredAt: null });
+      row.attempts += 1;
+      row.lastStatus = input.status;
+      row.lastError = input.error;
+      row.lastAttemptAt = input.at ?? new Date();
+      if (input.delivered && !row.deliveredAt) row.deliveredAt = row.lastAttemptAt;
+      return repo.save(row);
+    });
+  }
+
+  findWebhookDelivery(alertId: string, url: string): Promise<WebhookDelivery | null> {
+    return this.dataSource.getRepository(WebhookDelivery).findOneBy({ alertId, url });
+  }
+
+  listWebhookDeliveries(alertIds: string[]): Promise<WebhookDelivery[]> {
+    if (!alertIds.length) return Promise.resolve([]);
+    return this.dataSource.getRepository(WebhookDelivery).findBy({ alertId: In(alertIds) });
+  }
+
   // ---- audit ----
 
   async appendAudit(entry: AuditEntry): Promise<void> {
@@ -545,4 +692,61 @@ export interface DeploymentConvergence {
   liveReplicas: ReplicaView[];
   /** live replicas still on an older revision or not ready (their `error` says why, when there is one) */
   laggingReplicas: ReplicaView[];
+}
+
+// ---- monitoring types (the monitoring section of RegistryService) ----
+
+/** Request IDs per query or insert: well under every driver's limit on bound parameters. */
+const FEEDBACK_CHUNK = 500;
+
+export interface NewMonitoringReport {
+  /** derived from model and window (see monitoringReportId in activities/monitoring) */
+  id: string;
+  modelId: string;
+  windowStart: Date;
+  windowEnd: Date;
+  championVersion: number | null;
+  samples: number;
+  status: MonitoringReportStatus;
+  datasetDrift: boolean | null;
+  driftedColumns: string[];
+  summary: Record<string, unknown>;
+  artifactKey: string;
+}
+
+/** Ground truth for one request: `label` for classification, `value` for regression. */
+export interface NewFeedback {
+  requestId: string;
+  label?: string | null;
+  value?: number | null;
+}
+
+export interface FeedbackOutcome {
+  /** newly stored */
+  accepted: number;
+  /** the same answer as the one stored (or sent earlier in the batch): nothing changed */
+  duplicates: number;
+  /** a different answer than the one stored: the stored one stands */
+  conflicts: { requestId: string; existing: { label: string | null; value: number | null } }[];
+}
+
+export interface NewAlert {
+  id: string;
+  modelId: string;
+  modelName: string;
+  reportId: string;
+  kind: AlertKind;
+  reason: string;
+  actor?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface WebhookAttempt {
+  alertId: string;
+  url: string;
+  /** the HTTP status, null when no answer came */
+  status: number | null;
+  error: string | null;
+  delivered: boolean;
+  at?: Date;
 }

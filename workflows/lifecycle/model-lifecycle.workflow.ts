@@ -197,6 +197,14 @@ export async function modelLifecycleWorkflow(input: LifecycleInput): Promise<voi
   }
   retraining = false;
   view.candidateVersion = null;
+  const ended = carry.history[carry.history.length - 1];
+  await act.recordLifecycleEvent({
+    modelName: input.modelName,
+    action: `lifecycle.cycle_${ended.outcome}`,
+    actor: SYSTEM_AUTHOR,
+    details: { ...ended, triggers },
+    dedupeKey: `lifecycle.cycle:${workflowInfo().workflowId}:${ended.cycle}`,
+  });
 
   // Signals that arrived meanwhile are in `carry`; let their handlers finish before the history is cut.
   await condition(allHandlersFinished);
@@ -228,16 +236,18 @@ export async function modelLifecycleWorkflow(input: LifecycleInput): Promise<voi
 
   async function retrain(source: string, answered: RetrainTrigger[], record: (outcome: CycleRecord['outcome'], extra?: Partial<CycleRecord>) => void): Promise<void> {
     setStage('training');
+    // The spec in force now, not when this run started serving: it may have been edited meanwhile.
+    const current = await act.lifecycleContext({ modelId: input.modelId });
     const runId = uuid4();
     const requestedBy = answered.find((t) => t.kind === 'manual' || t.kind === 'new_data')?.by ?? SYSTEM_AUTHOR;
-    await act.openLifecycleRun({ runId, modelId: input.modelId, modelName: input.modelName, specHash: context.specHash, source, requestedBy, triggers: answered });
+    await act.openLifecycleRun({ runId, modelId: input.modelId, modelName: input.modelName, specHash: current.specHash, source, requestedBy, triggers: answered });
     const trainingId = trainingWorkflowId(input.modelName, runId);
     view.trainingWorkflowId = trainingId;
     let trained: TrainingPipelineResult;
     try {
       trained = await executeChild(trainingPipelineWorkflow, {
         workflowId: trainingId,
-        args: [{ runId, modelId: input.modelId, modelName: input.modelName, spec: context.spec, specHash: context.specHash, source, requestedBy, rolloutBy: 'caller' }],
+        args: [{ runId, modelId: input.modelId, modelName: input.modelName, spec: current.spec, specHash: current.specHash, source, requestedBy, rolloutBy: 'caller' }],
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTE_KEYS.model, value: input.modelName },
           { key: SEARCH_ATTRIBUTE_KEYS.status, value: 'running' },
@@ -275,13 +285,6 @@ export async function modelLifecycleWorkflow(input: LifecycleInput): Promise<voi
     }
     if (outcome.outcome === 'promoted') view.championVersion = trained.version;
     record(outcome.outcome ?? 'failed', { runId, version: trained.version, reason: outcome.reason });
-    await act.recordLifecycleEvent({
-      modelName: input.modelName,
-      action: `lifecycle.cycle_${outcome.outcome ?? 'failed'}`,
-      actor: 'system:lifecycle',
-      details: { cycle: carry.cycle, runId, version: trained.version, reason: outcome.reason ?? null, triggers: answered },
-      dedupeKey: `lifecycle.cycle:${workflowInfo().workflowId}:${carry.cycle}`,
-    });
   }
 }
 

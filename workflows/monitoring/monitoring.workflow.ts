@@ -6,13 +6,13 @@
  * every WINDOWS_PER_RUN windows, so an hourly monitor's history stays small for years.
  */
 import { continueAsNew, getExternalWorkflowHandle, proxyActivities, sleep } from '@temporalio/workflow';
-import { durationMs, monitoringReportSignal, NON_RETRYABLE_FAILURES } from '../../libs/contracts';
+import { durationMs, monitoringReportSignal, NON_RETRYABLE_FAILURES, NON_RETRYABLE_MONITORING_FAILURES } from '../../libs/contracts';
 import type { MonitoringInput, MonitoringSummary, MonitoringWindowInput } from '../../libs/contracts';
 
 /** The activities this workflow calls (activities/monitoring implements them). */
 export interface MonitoringActivities {
   computeMonitoringWindow(input: MonitoringWindowInput): Promise<MonitoringSummary & { alertIds?: string[] }>;
-  deliverAlertWebhook(input: { alertId: string }): Promise<void>;
+  deliverAlertWebhook(input: { alertId: string }): Promise<unknown>;
 }
 
 export const WINDOWS_PER_RUN = 48;
@@ -20,13 +20,20 @@ export const WINDOWS_PER_RUN = 48;
 const compute = proxyActivities<MonitoringActivities>({
   // Reads a window of logs and the reference sample: minutes at most, retried while storage or the database is down.
   startToCloseTimeout: '30m',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  heartbeatTimeout: '2m',
+  retry: {
+    initialInterval: '5s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES, ...NON_RETRYABLE_MONITORING_FAILURES],
+  },
 });
 
 const webhooks = proxyActivities<MonitoringActivities>({
   startToCloseTimeout: '30s',
   // A receiver that is down gets the alert later, with backoff; each attempt is recorded by the activity.
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '10m', maximumAttempts: 12 },
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '10m', maximumAttempts: 12, nonRetryableErrorTypes: NON_RETRYABLE_MONITORING_FAILURES },
 });
 
 export async function monitoringWorkflow(input: MonitoringInput): Promise<void> {
@@ -45,7 +52,7 @@ export async function monitoringWorkflow(input: MonitoringInput): Promise<void> 
     });
     closed++;
     // Delivery runs beside the next windows: a receiver that is down must not hold monitoring up.
-    for (const alertId of summary.alertIds ?? []) deliveries.push(webhooks.deliverAlertWebhook({ alertId }).catch(() => undefined));
+    for (const alertId of summary.alertIds ?? []) deliveries.push(webhooks.deliverAlertWebhook({ alertId }).then(() => undefined, () => undefined));
     const { alertIds: _alertIds, ...report } = summary;
     await getExternalWorkflowHandle(input.lifecycleWorkflowId)
       .signal(monitoringReportSignal, { summary: report })

@@ -1,18 +1,24 @@
+import { Alert } from './alert.entity';
 import { ApiKey } from './api-key.entity';
 import { ApprovalRequest } from './approval-request.entity';
 import { AuditEvent } from './audit-event.entity';
 import { DatasetSnapshot } from './dataset-snapshot.entity';
 import { Deployment } from './deployment.entity';
+import { Feedback } from './feedback.entity';
 import { Model } from './model.entity';
 import { ModelVersion } from './model-version.entity';
+import { MonitoringReport } from './monitoring-report.entity';
 import { ReplicaStatus } from './replica-status.entity';
 import { ServingStats } from './serving-stats.entity';
 import { TrainingRun } from './training-run.entity';
+import { WebhookDelivery } from './webhook-delivery.entity';
 
-export { ApiKey, ApprovalRequest, AuditEvent, DatasetSnapshot, Deployment, Model, ModelVersion, ReplicaStatus, ServingStats, TrainingRun };
+export { Alert, ApiKey, ApprovalRequest, AuditEvent, DatasetSnapshot, Deployment, Feedback, Model, ModelVersion, MonitoringReport, ReplicaStatus, ServingStats, TrainingRun, WebhookDelivery };
+export type { AlertKind } from './alert.entity';
+export type { MonitoringReportStatus } from './monitoring-report.entity';
 export { ROLES } from './api-key.entity';
 export type { Role } from './api-key.entity';
 export type { ApprovalDecision, ApprovalStatus } from './approval-request.entity';
 export type { DeploymentStage, RouteWeight, ShadowTarget } from './deployment.entity';
 export type { ArtifactRef, Lineage } from './model-version.entity';
-export const REGISTRY_ENTITIES = [Model, DatasetSnapshot, TrainingRun, ModelVersion, AuditEvent, Deployment, ReplicaStatus, ServingStats, ApprovalRequest, ApiKey];
+export const REGISTRY_ENTITIES = [Model, DatasetSnapshot, TrainingRun, ModelVersion, AuditEvent, Deployment, ReplicaStatus, ServingStats, ApprovalRequest, ApiKey, MonitoringReport, Feedback, Alert, WebhookDelivery];
