@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import type { WorkerOptions , NativeConnection} from '@temporalio/worker';
 import { createLifecycleActivities } from '../activities/lifecycle/lifecycle.activities';
+import { createRetrainingDataActivities } from '../activities/lifecycle/retraining-data';
 import { createMonitoringActivities } from '../activities/monitoring/monitoring.activities';
 import { createRolloutActivities } from '../activities/rollout/rollout.activities';
 import { createTrainingActivities } from '../activities/training/training.activities';
@@ -35,7 +36,11 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     activities: {
       ...createTrainingActivities(options.deps),
       ...createRolloutActivities({ registry: options.deps.registry }),
-      ...createLifecycleActivities({ registry: options.deps.registry }),
+      ...createLifecycleActivities({
+        registry: options.deps.registry,
+        temporal: { address: options.deps.config.temporal.address, namespace: options.namespace, taskQueue: options.taskQueue },
+      }),
+      ...createRetrainingDataActivities({ registry: options.deps.registry, store: options.deps.store, workDir: options.deps.config.workDir }),
       ...createMonitoringActivities({ registry: options.deps.registry, store: options.deps.store, workDir: options.deps.config.workDir }),
     },
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 8,

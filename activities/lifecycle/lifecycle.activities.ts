@@ -3,8 +3,9 @@
  * opening the training run a retraining starts (the same registry row the API writes for a run started by hand),
  * and recording the lifecycle's decisions in the audit log. Each is idempotent under retries.
  */
+import { Client, Connection, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { PIPELINE_STEPS, trainingWorkflowId } from '../../libs/contracts';
+import { PIPELINE_STEPS, retrainScheduleId, trainingWorkflowId } from '../../libs/contracts';
 import type { RetrainTrigger } from '../../libs/contracts';
 import { monitoringPolicy } from '../../libs/ml/spec';
 import type { ModelSpec, MonitoringPolicy } from '../../libs/ml/spec';
@@ -12,6 +13,8 @@ import type { RegistryService } from '../../libs/registry';
 
 export interface LifecycleActivityDeps {
   registry: RegistryService;
+  /** where retraining schedules are kept: the Temporal the worker runs on, and its control task queue */
+  temporal?: { address: string; namespace: string; taskQueue: string };
 }
 
 export interface LifecycleContext {
@@ -47,7 +50,41 @@ export interface LifecycleEventInput {
 export const LIFECYCLE_ACTOR = 'system:lifecycle';
 
 export class LifecycleActivities {
+  private client?: Promise<Client>;
+
   constructor(private readonly deps: LifecycleActivityDeps) {}
+
+  /**
+   * Creates, updates or deletes the model's retraining schedule (a Temporal Schedule, so operators see and pause it in
+   * the UI's Schedules page). Each tick starts scheduledRetrainWorkflow, which signals the lifecycle.
+   */
+  async syncRetrainSchedule(input: { modelName: string; cron: string | null }): Promise<void> {
+    const temporal = this.deps.temporal;
+    if (!temporal) throw ApplicationFailure.nonRetryable('this worker was built without a Temporal address for schedules', 'SchedulesUnavailable');
+    this.client ??= Connection.connect({ address: temporal.address }).then((connection) => new Client({ connection, namespace: temporal.namespace }));
+    const client = await this.client;
+    const handle = client.schedule.getHandle(retrainScheduleId(input.modelName));
+    if (input.cron === null) {
+      await handle.delete().catch((err: unknown) => {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      });
+      return;
+    }
+    const spec = { cronExpressions: [input.cron] };
+    const action = {
+      type: 'startWorkflow' as const,
+      workflowType: 'scheduledRetrainWorkflow',
+      workflowId: `retrain-tick/${input.modelName}`,
+      taskQueue: temporal.taskQueue,
+      args: [{ modelName: input.modelName, cron: input.cron }],
+    };
+    try {
+      await client.schedule.create({ scheduleId: retrainScheduleId(input.modelName), spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      await handle.update((previous) => ({ ...previous, spec, action }));
+    }
+  }
 
   async lifecycleContext(input: { modelId: string }): Promise<LifecycleContext> {
     const model = await this.deps.registry.findModelById(input.modelId);
@@ -103,5 +140,6 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
     lifecycleContext: a.lifecycleContext.bind(a),
     openLifecycleRun: a.openLifecycleRun.bind(a),
     recordLifecycleEvent: a.recordLifecycleEvent.bind(a),
+    syncRetrainSchedule: a.syncRetrainSchedule.bind(a),
   };
 }

@@ -39,6 +39,7 @@ import {
   SIGNATURE_HEADER,
   signWebhookBody,
   windowTable,
+  labelMixChange,
 } from './window';
 
 export interface MonitoringActivityDeps {
@@ -84,10 +85,12 @@ interface Reference {
   baselines: FeatureBaseline[];
   /** the model's outputs on its test split: predicted labels or values */
   evaluationOutputs: { labels?: string[]; values?: (number | null)[] };
+  /** classification: the target of the sampled training rows, the baseline of label drift */
+  labels?: (string | null)[];
 }
 
 const SYSTEM = 'system:monitoring';
-const REFERENCE_FORMAT = 1;
+const REFERENCE_FORMAT = 2; // 2: training labels for label drift
 const FORMAT_EXT: Record<string, string> = { csv: '.csv', jsonl: '.jsonl', parquet: '.parquet' };
 
 /** Heartbeats when running as an activity (computeMonitoringWindow is also called directly, by tests and tools). */
@@ -160,13 +163,22 @@ export class MonitoringActivities {
         ? histogramPair('categorical', reference.evaluationOutputs.labels ?? [], outputs.labels)
         : histogramPair('numeric', Float64Array.from(reference.evaluationOutputs.values ?? [], nanOfNull), Float64Array.from(outputs.values));
     }
-    if (reference && champion) online = await this.onlineQuality(model, reference, records, policy);
+    let labelDrift: ColumnDriftResult | null = null;
+    if (reference && champion) {
+      online = await this.onlineQuality(model, reference, records, policy);
+      // Ground truth shows what the features cannot: the mix of outcomes itself moving (prior or concept shift).
+      if (!insufficient && reference.labels && online.labels && online.labels.length >= policy.minLabelled) {
+        labelDrift = detectColumnDrift({ name: 'label', kind: 'categorical', reference: reference.labels, current: online.labels }, predictionDriftOptions(policy));
+        histograms['(label)'] = histogramPair('categorical', reference.labels, online.labels);
+      }
+    }
 
     const datasetDrift = drift && drift.status !== 'insufficient_data' ? drift.status === 'drift' : null;
     const predictionDrift = prediction && prediction.status !== 'insufficient_data' ? prediction.status === 'drift' : null;
+    const labelDrifted = labelDrift && labelDrift.status !== 'insufficient_data' ? labelDrift.status === 'drift' : null;
     const driftedColumns = drift ? drift.columns.filter((c) => c.status === 'drift').map((c) => c.column) : [];
     const qualityDropped = !insufficient && online?.status === 'dropped';
-    const status: MonitoringSummary['status'] = insufficient ? 'insufficient_data' : qualityDropped ? 'quality_drop' : datasetDrift || predictionDrift ? 'drift' : 'ok';
+    const status: MonitoringSummary['status'] = insufficient ? 'insufficient_data' : qualityDropped ? 'quality_drop' : datasetDrift || predictionDrift || labelDrifted ? 'drift' : 'ok';
 
     const findings: { kind: AlertKind; reason: string }[] = [];
     if (!insufficient) {
@@ -174,6 +186,7 @@ export class MonitoringActivities {
       if (datasetDrift && drift) {
         findings.push({ kind: 'drift', reason: `${driftedColumns.length} of ${drift.testedColumns} feature(s) drifted (${driftedColumns.join(', ')}), at least the ${drift.driftShare} share that makes the data set drift` });
       }
+      if (labelDrifted && labelDrift) findings.push({ kind: 'label_drift', reason: `the labels from feedback drifted from the training labels (${labelDrift.method} ${describeScore(labelDrift)}): ${labelMixChange(histograms['(label)'])}` });
       if (predictionDrift && prediction) findings.push({ kind: 'prediction_drift', reason: `the distribution of predictions drifted from evaluation time (${prediction.method} ${describeScore(prediction)})` });
       if (quality.issues.length) findings.push({ kind: 'data_quality', reason: `data quality: ${quality.issues.join('; ')}` });
     }
@@ -190,6 +203,7 @@ export class MonitoringActivities {
       driftedColumns,
       driftShare: drift?.shareOfDriftedColumns ?? null,
       predictionDrift,
+      labelDrift: labelDrifted,
       ...(online && online.online !== null && online.evaluation !== null && online.status !== 'insufficient_labels'
         ? { quality: { metric: online.metric, online: online.online, evaluation: online.evaluation, labelled: online.labelled, dropped: online.dropped } }
         : {}),
@@ -214,6 +228,7 @@ export class MonitoringActivities {
       reference: reference ? { version: reference.version, trainingRows: reference.trainingRows, sampledRows: reference.referenceRows, evaluationRows: (reference.evaluationOutputs.labels ?? reference.evaluationOutputs.values ?? []).length } : null,
       drift: drift ? { ...drift, columns: drift.columns.map((c) => ({ ...c, histogram: histograms[c.column] })) } : null,
       predictionDrift: prediction ? { ...prediction, histogram: histograms['(prediction)'] } : null,
+      labelDrift: labelDrift ? { ...labelDrift, histogram: histograms['(label)'] } : null,
       dataQuality: quality,
       operations: ops,
       onlineQuality: online,
@@ -412,6 +427,7 @@ export class MonitoringActivities {
       categorical,
       baselines,
       evaluationOutputs: prediction.labels ? { labels: prediction.labels } : { values: Array.from(prediction.values ?? [], finiteOrNull) },
+      ...(model.spec.task !== 'regression' ? { labels: sampled.map((r) => table.categorical[model.spec.target]?.[r] ?? null) } : {}),
     };
     const body = Buffer.from(JSON.stringify(reference));
     await this.store.client.putObject(this.store.bucket, key, body, body.length, { 'Content-Type': 'application/json' });
@@ -435,7 +451,8 @@ export class MonitoringActivities {
         if (f.value !== null && typeof predicted === 'number') pairs.push({ requestId: r.requestId, value: f.value, predicted });
       }
     }
-    return onlineQuality({
+    const labels = reference.classes ? candidates.map((r) => feedback.get(r.requestId)?.label).filter((l): l is string => typeof l === 'string') : undefined;
+    const quality = onlineQuality({
       metric: reference.metric,
       task: reference.classes ? 'classification' : 'regression',
       classes: reference.classes,
@@ -444,6 +461,7 @@ export class MonitoringActivities {
       maxDrop: policy.maxQualityDrop,
       minLabelled: policy.minLabelled,
     });
+    return labels ? { ...quality, labels } : quality;
   }
 }
 
@@ -523,6 +541,8 @@ function retrainOf(policy: MonitoringPolicy, findings: readonly { kind: AlertKin
   if (quality && policy.retrainOn.qualityDrop) return { kind: 'quality_drop', reason: quality.reason };
   const drift = by('drift');
   if (drift && policy.retrainOn.drift) return { kind: 'drift', reason: drift.reason };
+  const labels = by('label_drift');
+  if (labels && policy.retrainOn.labelDrift) return { kind: 'label_drift', reason: labels.reason };
   const prediction = by('prediction_drift');
   if (prediction && policy.retrainOn.predictionDrift) return { kind: 'prediction_drift', reason: prediction.reason };
   return null;
@@ -559,6 +579,7 @@ export function verdictOf(
   if (summary.retrain) actions.push(`A retraining was requested (${summary.retrain.kind}, per monitoring.retrainOn)`);
   if (findings.some((f) => f.kind === 'drift')) actions.push(`Compare the drifting features below (${summary.driftedColumns.join(', ')}) with their sources upstream; retrain on recent data if the change is real`);
   if (findings.some((f) => f.kind === 'prediction_drift')) actions.push('Check the prediction distribution below; if inputs did not drift, the mix of requests changed');
+  if (findings.some((f) => f.kind === 'label_drift')) actions.push('The outcomes themselves changed (see the label mix below): retrain with the new labelled data so the model learns the new mix');
   if (findings.some((f) => f.kind === 'quality_drop')) actions.push('The model is less accurate than at evaluation: retrain with the new labelled data, or roll back if a recent version caused it');
   if (quality.issues.length) actions.push('Fix the data-quality issues at the source: the model never saw such values in training');
   if (!findings.length) {
@@ -570,9 +591,11 @@ export function verdictOf(
       ? 'Model quality dropped'
       : summary.datasetDrift
         ? `Data drift: ${summary.driftedColumns.length} feature(s) drifted`
-        : summary.predictionDrift
-          ? 'Prediction drift'
-          : 'Data-quality issues';
+        : summary.labelDrift
+          ? 'Label drift: the mix of true outcomes changed'
+          : summary.predictionDrift
+            ? 'Prediction drift'
+            : 'Data-quality issues';
   return { headline, tone: summary.status === 'ok' ? 'warning' : 'alert', reasons, actions };
 }
 

@@ -329,6 +329,8 @@ export interface OnlineQuality {
   dropped: boolean;
   status: 'ok' | 'dropped' | 'insufficient_labels' | 'not_computable';
   reason: string;
+  /** classification: every label that arrived for the window's predictions (the current side of label drift) */
+  labels?: string[];
 }
 
 /**
@@ -440,4 +442,16 @@ export function histogramPair(kind: 'numeric' | 'categorical', reference: ArrayL
     return shares;
   };
   return { kind, categories: all.length > top.length ? [...top, '(other)'] : top, reference: share(r, ref.length), current: share(c, cur.length) };
+}
+
+/** The categories whose share moved most, for an alert a person can read: "fog 3% → 11%, drizzle 6% → 1%". */
+export function labelMixChange(pair: HistogramPair | undefined, top = 3): string {
+  if (!pair || pair.kind !== 'categorical') return '';
+  const pct = (x: number) => `${Math.round(x * 100)}%`;
+  return pair.categories
+    .map((c, i) => ({ c, from: pair.reference[i], to: pair.current[i] }))
+    .sort((a, b) => Math.abs(b.to - b.from) - Math.abs(a.to - a.from))
+    .slice(0, top)
+    .map(({ c, from, to }) => `${c} ${pct(from)} → ${pct(to)}`)
+    .join(', ');
 }

@@ -11,8 +11,8 @@ import type { MonitoringSummary } from './monitoring';
 export type LifecycleStage = 'training' | 'awaiting_approval' | 'rolling_out' | 'serving' | 'idle';
 
 /** What can start a retraining. Automatic kinds respect the cooldown; manual and new data do not. */
-export type TriggerKind = 'manual' | 'new_data' | 'schedule' | 'drift' | 'prediction_drift' | 'quality_drop';
-export const AUTOMATIC_TRIGGERS: readonly TriggerKind[] = ['schedule', 'drift', 'prediction_drift', 'quality_drop'];
+export type TriggerKind = 'manual' | 'new_data' | 'schedule' | 'drift' | 'prediction_drift' | 'label_drift' | 'quality_drop';
+export const AUTOMATIC_TRIGGERS: readonly TriggerKind[] = ['schedule', 'drift', 'prediction_drift', 'label_drift', 'quality_drop'];
 
 export interface RetrainTrigger {
   kind: TriggerKind;
@@ -23,8 +23,9 @@ export interface RetrainTrigger {
   at: string;
   /** for new data: the source to train on (s3://, http(s)://, dataset:<id>) */
   source?: string;
-  /** the monitoring report behind an automatic trigger */
+  /** the monitoring report behind an automatic trigger, and where its window starts (ISO) */
   reportId?: string;
+  windowStart?: string;
 }
 
 export interface CycleRecord {
@@ -53,6 +54,8 @@ export interface LifecycleCarry {
   lastMonitoring?: MonitoringSummary;
   /** the most recent cycles, newest last */
   history: CycleRecord[];
+  /** the cron of the retraining schedule last set up (null: none), so a run only touches it when the spec changed */
+  scheduleCron?: string | null;
 }
 
 export interface LifecycleInput {
@@ -119,7 +122,14 @@ export const resumeLifecycleSignal = defineSignal<[PauseSignal]>('resumeLifecycl
 export const monitoringReportSignal = defineSignal<[MonitoringReportSignal]>('monitoringReport');
 export const rolloutStageSignal = defineSignal<[RolloutStageSignal]>('rolloutStage');
 export const lifecycleStateQuery = defineQuery<LifecycleState>('lifecycleState');
+/** From the model's Temporal Schedule (monitoring.schedule), through scheduledRetrainWorkflow. */
+export const scheduledRetrainSignal = defineSignal<[{ cron: string }]>('scheduledRetrain');
 
 export function lifecycleWorkflowId(modelName: string): string {
   return `model/${modelName}`;
+}
+
+/** The Temporal Schedule of a model's periodic retraining (spec monitoring.schedule), visible in the UI's Schedules. */
+export function retrainScheduleId(modelName: string): string {
+  return `retrain-schedule/${modelName}`;
 }

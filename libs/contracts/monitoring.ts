@@ -56,11 +56,13 @@ export interface MonitoringSummary {
   /** share of feature columns that drifted */
   driftShare: number | null;
   predictionDrift: boolean | null;
+  /** with feedback: whether the mix of true labels drifted from the training labels; null when too few labels */
+  labelDrift?: boolean | null;
   quality?: { metric: string; online: number; evaluation: number; labelled: number; dropped: boolean };
   /** alert reasons raised by this window (also in the registry and sent to the webhook) */
   alerts: string[];
   /** set when a finding calls for a retraining under the spec's monitoring.retrainOn */
-  retrain: { kind: 'drift' | 'prediction_drift' | 'quality_drop'; reason: string } | null;
+  retrain: { kind: 'drift' | 'prediction_drift' | 'label_drift' | 'quality_drop'; reason: string } | null;
 }
 
 /** Failure types of the monitoring activities (retryable unless said otherwise). */

@@ -120,11 +120,19 @@ export const monitoringSchema = z
       .object({
         drift: z.boolean().default(true),
         predictionDrift: z.boolean().default(false),
+        /** with feedback: the mix of true labels moved away from the training labels */
+        labelDrift: z.boolean().default(true),
         qualityDrop: z.boolean().default(true),
         newData: z.boolean().default(true),
       })
       .strict()
       .default({}),
+    /**
+     * What an automatic or manual retraining (one without a new source) trains on: the data of the last training
+     * plus the labelled production traffic (feedback joined with the prediction log), or only that traffic — the
+     * choice when the world moved, and the one whose fresh test split the champion never trained on.
+     */
+    retrainData: z.enum(['base_plus_feedback', 'feedback']).default('base_plus_feedback'),
     /** after a retraining starts, automatic triggers wait this long (manual ones do not) */
     cooldown: duration.default('6h'),
     /** retrain on a schedule too: a five-field cron expression, e.g. '0 3 * * 1' (Mondays 03:00 UTC) */

@@ -75,11 +75,12 @@ export function rolloutSpec(name: string, policy: { approval?: Record<string, un
   };
 }
 
-export async function openRolloutSuite(db: DbKind): Promise<RolloutSuite> {
+export async function openRolloutSuite(db: DbKind, overrides: Record<string, string> = {}): Promise<RolloutSuite> {
   const api = await startApiApp(db, {
     MLCYCLE_UPLOAD_MAX_BYTES: String(16 * 1024 * 1024),
     MLCYCLE_SERVING_RECONCILE_MS: '200',
     MLCYCLE_SERVING_STATS_FLUSH_MS: '500',
+    ...overrides,
   });
   let connection: NativeConnection | undefined;
   let worker: Worker | undefined;

@@ -14,6 +14,7 @@ import {
   newDataSignal,
   pauseLifecycleSignal,
   resumeLifecycleSignal,
+  retrainScheduleId,
   retrainSignal,
 } from '../../libs/contracts';
 import type { Actor, LifecycleState, MonitoringSummary } from '../../libs/contracts';
@@ -42,12 +43,12 @@ const rita: Actor = { id: 'rita', roles: ['reviewer'] };
 const started: WorkflowHandle[] = [];
 
 /** A served model: its lifecycle trained v1 and promoted it. Monitoring windows are long: no window closes here. */
-async function servedModel(): Promise<{ model: Model; handle: WorkflowHandleWithFirstExecutionRunId; source: string }> {
+async function servedModel(monitoring: Record<string, unknown> = {}): Promise<{ model: Model; handle: WorkflowHandleWithFirstExecutionRunId; source: string }> {
   const model = await registerModel(
     h,
     spec({
       rollout: { strategy: ['canary'], canary: { steps: [100], bakeTime: '1s', minRequests: 0 } },
-      monitoring: { window: '1h', cooldown: '1h' },
+      monitoring: { window: '1h', cooldown: '1h', ...monitoring },
     }),
   );
   const source = await putSource(h, seattleWeatherCsv());
@@ -162,4 +163,18 @@ test('only data scientists can ask for a retraining, and a paused lifecycle hold
   expect(resumed.history[1]).toMatchObject({ trigger: { kind: 'new_data', source } });
   const runs = await h.registry.listRuns(model.id);
   expect(runs.map((r) => r.requestedBy)).toEqual(['alice', 'alice']);
+});
+
+test('monitoring.schedule becomes a Temporal Schedule whose tick retrains through the lifecycle', async () => {
+  const { model, handle } = await servedModel({ schedule: '0 3 * * 1' });
+  const schedule = env.client.schedule.getHandle(retrainScheduleId(model.name));
+  const described = await schedule.describe();
+  expect(described.spec.calendars?.length ?? 0).toBeGreaterThan(0); // the cron, as Temporal stores it
+  expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'scheduledRetrainWorkflow' });
+  // An operator's "trigger now" in the UI does what Monday 03:00 would.
+  await schedule.trigger();
+  const after = await stateWhen(handle, 'the scheduled retraining to finish', (s) => s.cycle === 2 && s.stage === 'serving');
+  expect(after.history[1]).toMatchObject({ trigger: { kind: 'schedule', by: 'schedule', reason: 'scheduled retraining (0 3 * * 1)' } });
+  expect((await h.registry.listRuns(model.id))[0].requestedBy).toBe('system:lifecycle');
+  await schedule.delete();
 });

@@ -32,6 +32,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../../activities/lifecycle/lifecycle.activities';
+import type * as retrainingData from '../../activities/lifecycle/retraining-data';
 import {
   actorHasRole,
   AUTOMATIC_TRIGGERS,
@@ -46,6 +47,7 @@ import {
   retrainSignal,
   rolloutStageSignal,
   rolloutWorkflowId,
+  scheduledRetrainSignal,
   SEARCH_ATTRIBUTE_KEYS,
   trainingWorkflowId,
 } from '../../libs/contracts';
@@ -63,7 +65,13 @@ import { monitoringWorkflow } from '../monitoring/monitoring.workflow';
 import { rolloutWorkflow } from '../rollout/rollout.workflow';
 import { trainingPipelineWorkflow } from '../training/training-pipeline.workflow';
 
-type LifecycleActivities = ReturnType<typeof activities.createLifecycleActivities>;
+type LifecycleActivities = ReturnType<typeof activities.createLifecycleActivities> & ReturnType<typeof retrainingData.createRetrainingDataActivities>;
+
+/** Reads the logs and the base data and writes one CSV: minutes at most. */
+const dataPrep = proxyActivities<LifecycleActivities>({
+  startToCloseTimeout: '30m',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+});
 
 const act = proxyActivities<LifecycleActivities>({
   startToCloseTimeout: '30s',
@@ -91,6 +99,7 @@ export async function modelLifecycleWorkflow(input: LifecycleInput): Promise<voi
   let cooldownMs = input.cooldown ? durationMs(input.cooldown) : 0;
   /** a retraining is under way (training or rolling out): automatic triggers fold into it */
   let retraining = false;
+  let retrainOnNewData = true;
 
   const now = (): string => new Date().toISOString();
   const cooldownUntil = (): number | null => (carry.lastRetrainAt ? Date.parse(carry.lastRetrainAt) + cooldownMs : null);
@@ -123,6 +132,11 @@ export async function modelLifecycleWorkflow(input: LifecycleInput): Promise<voi
   });
   setHandler(newDataSignal, ({ actor, source, reason }) => {
     if (!actorHasRole(actor, 'data-scientist', 'service')) return;
+    // monitoring.retrainOn.newData false: the data becomes what the next retraining trains on, and starts none.
+    if (!retrainOnNewData) {
+      carry.lastSource = source;
+      return;
+    }
     addTrigger({ kind: 'new_data', reason: reason || `new data: ${source}`, by: actor.id, at: now(), source });
   });
   setHandler(pauseLifecycleSignal, ({ actor }) => {
@@ -133,9 +147,14 @@ export async function modelLifecycleWorkflow(input: LifecycleInput): Promise<voi
     if (actorHasRole(actor, 'data-scientist')) carry.paused = false;
     setStage(view.stage);
   });
+  setHandler(scheduledRetrainSignal, ({ cron }) => {
+    addTrigger({ kind: 'schedule', reason: `scheduled retraining (${cron})`, by: 'schedule', at: now() });
+  });
   setHandler(monitoringReportSignal, ({ summary }) => {
     carry.lastMonitoring = summary;
-    if (summary.retrain) addTrigger({ kind: summary.retrain.kind, reason: summary.retrain.reason, by: 'monitor', at: now(), reportId: summary.reportId });
+    if (summary.retrain) {
+      addTrigger({ kind: summary.retrain.kind, reason: summary.retrain.reason, by: 'monitor', at: now(), reportId: summary.reportId, windowStart: summary.windowStart });
+    }
   });
   setHandler(rolloutStageSignal, ({ version, stage }) => {
     if (version !== view.candidateVersion || !retraining) return;
@@ -164,7 +183,13 @@ export async function modelLifecycleWorkflow(input: LifecycleInput): Promise<voi
 
   const context = await act.lifecycleContext({ modelId: input.modelId });
   cooldownMs = durationMs(input.cooldown ?? context.monitoring.cooldown);
+  retrainOnNewData = context.monitoring.retrainOn.newData;
   view.championVersion = context.championVersion;
+  const cron = context.monitoring.schedule ?? null;
+  if ((carry.scheduleCron ?? null) !== cron) {
+    await act.syncRetrainSchedule({ modelName: input.modelName, cron });
+    carry.scheduleCron = cron;
+  }
   if (view.championVersion === null && carry.pending.length === 0) {
     addTrigger({ kind: 'manual', reason: 'first training: the model has no champion yet', by: input.startedBy, at: now(), ...(input.source ? { source: input.source } : {}) });
   }
@@ -181,19 +206,22 @@ export async function modelLifecycleWorkflow(input: LifecycleInput): Promise<voi
   // TRAINING → AWAITING_APPROVAL → ROLLING_OUT: one retraining answers every trigger that is pending now.
   const triggers = carry.pending;
   carry.pending = [];
-  const source = [...triggers].reverse().find((t) => t.source)?.source ?? carry.lastSource ?? context.latestSource ?? undefined;
+  const newSource = [...triggers].reverse().find((t) => t.source)?.source;
+  const base = newSource ?? carry.lastSource ?? context.latestSource ?? undefined;
   const startedAt = now();
   carry.cycle++;
   const record = (outcome: CycleRecord['outcome'], extra: Partial<CycleRecord> = {}): void => {
     carry.history = [...carry.history, { cycle: carry.cycle, trigger: triggers[0] ?? null, outcome, startedAt, finishedAt: now(), ...extra }].slice(-HISTORY_KEPT);
   };
   retraining = true;
-  carry.lastRetrainAt = startedAt;
-  if (!source) {
+  // The cooldown guards a serving model against retraining storms; a first training is not a retraining.
+  if (view.championVersion !== null) carry.lastRetrainAt = startedAt;
+  if (!base) {
     record('failed', { reason: 'no data to train on: send new data (POST /v1/models/{name}/data) or set data.source in the spec' });
   } else {
-    carry.lastSource = source;
-    await retrain(source, triggers, record);
+    // What the model was trained on stays the base of later retrainings; an assembled set never becomes one.
+    carry.lastSource = base;
+    await retrain(base, !newSource && view.championVersion !== null, triggers, record);
   }
   retraining = false;
   view.candidateVersion = null;
@@ -234,11 +262,32 @@ export async function modelLifecycleWorkflow(input: LifecycleInput): Promise<voi
     view.monitoringWorkflowId = null;
   }
 
-  async function retrain(source: string, answered: RetrainTrigger[], record: (outcome: CycleRecord['outcome'], extra?: Partial<CycleRecord>) => void): Promise<void> {
+  async function retrain(
+    base: string,
+    withFeedback: boolean,
+    answered: RetrainTrigger[],
+    record: (outcome: CycleRecord['outcome'], extra?: Partial<CycleRecord>) => void,
+  ): Promise<void> {
     setStage('training');
     // The spec in force now, not when this run started serving: it may have been edited meanwhile.
     const current = await act.lifecycleContext({ modelId: input.modelId });
     const runId = uuid4();
+    const evidenceFrom = answered.find((t) => t.windowStart)?.windowStart;
+    // Without new data, a served model retrains on what production taught it: the labelled traffic, with or without
+    // the base data (monitoring.retrainData).
+    const source = withFeedback
+      ? (
+          await dataPrep.assembleRetrainingData({
+            modelId: input.modelId,
+            modelName: input.modelName,
+            baseSource: base,
+            runId,
+            includeBase: current.monitoring.retrainData === 'base_plus_feedback',
+            // The monitor's evidence starts a regime: train on the traffic from that window on, not on what came before.
+            ...(evidenceFrom ? { since: evidenceFrom } : {}),
+          })
+        ).source
+      : base;
     const requestedBy = answered.find((t) => t.kind === 'manual' || t.kind === 'new_data')?.by ?? SYSTEM_AUTHOR;
     await act.openLifecycleRun({ runId, modelId: input.modelId, modelName: input.modelName, specHash: current.specHash, source, requestedBy, triggers: answered });
     const trainingId = trainingWorkflowId(input.modelName, runId);

@@ -214,6 +214,13 @@ describe('validateDataset against the previous snapshot', () => {
     ]);
   });
 
+  it('only warns when a column the spec leaves out (features.exclude) changed type', () => {
+    const unchanged = { columns: previous.columns.filter((c) => c.name !== 'humidity' && c.name !== 'temp_max').map((c) => (c.name === 'date' ? { ...c, type: 'numeric' as const } : c)) };
+    const report = validateDataset(weather, spec({ features: { exclude: ['date'] } }), unchanged);
+    expect(report.errors).toEqual([]);
+    expect(report.warnings).toContainEqual({ code: 'column_type_changed', column: 'date', message: "column 'date' was numeric in the previous snapshot and is datetime now" });
+  });
+
   it('turns schema changes into warnings when validation.allowSchemaChange is set', () => {
     const report = validateDataset(weather, spec({ validation: { allowSchemaChange: true } }), previous);
     expect(report.ok).toBe(true);

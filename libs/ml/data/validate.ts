@@ -160,7 +160,11 @@ export function validateDataset(table: TypedTable, spec: ValidationSpec, previou
     }
   }
 
-  if (previousSchema) compareSchemas(previousSchema, schema, limits.allowSchemaChange, errors, warnings);
+  // Only the columns the model reads can break it: a change in a column the spec leaves out (features.exclude, or
+  // not in features.include) — a dropped id or date column — is a warning.
+  const include = spec.features.include;
+  const used = (column: string): boolean => column === spec.target || (include ? include.includes(column) : !spec.features.exclude.includes(column));
+  if (previousSchema) compareSchemas(previousSchema, schema, limits.allowSchemaChange, used, errors, warnings);
 
   return {
     ok: errors.length === 0,
@@ -201,10 +205,10 @@ function checkCardinality(spec: ValidationSpec, target: string, classes: string[
   }
 }
 
-function compareSchemas(previous: DatasetSchema, current: DatasetSchema, allowChange: boolean, errors: Issue[], warnings: Issue[]): void {
-  const blocking = allowChange ? warnings : errors;
-  const advice = allowChange ? '' : ' (set validation.allowSchemaChange to accept the change)';
+function compareSchemas(previous: DatasetSchema, current: DatasetSchema, allowChange: boolean, used: (column: string) => boolean, errors: Issue[], warnings: Issue[]): void {
   for (const before of previous.columns) {
+    const blocking = allowChange || !used(before.name) ? warnings : errors;
+    const advice = blocking === warnings ? '' : ' (set validation.allowSchemaChange to accept the change)';
     const now = findColumn(current, before.name);
     if (!now) {
       blocking.push({

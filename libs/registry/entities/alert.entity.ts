@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
-export type AlertKind = 'drift' | 'prediction_drift' | 'quality_drop' | 'data_quality';
+export type AlertKind = 'drift' | 'prediction_drift' | 'label_drift' | 'quality_drop' | 'data_quality';
 
 /** A threshold breach found by a monitoring window. The id derives from report and kind: one alert per kind per window. */
 @Entity('alerts')

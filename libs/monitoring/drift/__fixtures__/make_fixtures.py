@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes scipy-drift.json: fixed data (seeded numpy) and what SciPy and Evidently compute on it, for the drift specs.
 
-  pip install numpy scipy pandas 'evidently>=0.7' && python3 libs/monitoring/drift/__fixtures__/make_fixtures.py
+  pip install numpy scipy 'pandas<3' 'evidently>=0.7' && python3 libs/monitoring/drift/__fixtures__/make_fixtures.py
 
 SciPy is required. Evidently is optional: without it the `evidently` section (Evidently's own method choice,
 score and decision per column, through get_one_column_drift) is left empty and the spec says so. The PSI and
@@ -282,4 +282,8 @@ def main():
 
 
 if __name__ == "__main__":
+    # Evidently sums over Python sets of categories, whose order follows the per-process string hash seed; a fixed
+    # seed makes the last bits of its scores, and so this file, the same on every run.
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
     main()
