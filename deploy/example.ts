@@ -1,13 +1,14 @@
 /**
  * The bundled example that `npm start` runs: register the Seattle-weather model (multiclass, five kinds of
- * weather from temperature, wind and precipitation), upload its data, and start a training run through the REST
- * API, exactly as another system would. Safe to run again: the model and the upload are found, and the run is
- * deduplicated by its Idempotency-Key. It authenticates with the bootstrap admin key from MLCYCLE_ADMIN_KEY, which
+ * weather from temperature, wind and precipitation), upload its data, and start the model's lifecycle through the
+ * REST API, exactly as another system would: the lifecycle trains the first version, rolls it out, serves it with
+ * monitoring, and retrains by itself when monitoring finds drift. Safe to run again: the model and the upload are
+ * found, and a running lifecycle is answered with its state. It authenticates with the bootstrap admin key from MLCYCLE_ADMIN_KEY, which
  * the launcher passes it (generated into <data>/admin-key on the first `npm start`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
+import type { LifecycleState } from '../libs/contracts';
 import { bundledDatasetPath } from '../libs/ml/data/bundled';
 
 export const EXAMPLE_SPEC = {
@@ -23,6 +24,8 @@ export const EXAMPLE_SPEC = {
   // A reviewer is asked only when a new version does not clearly beat the champion; the first version has none.
   approval: { policy: 'unless_better', margin: 0.01 },
   rollout: { strategy: ['shadow', 'canary'], shadow: { bakeTime: '1m', minRequests: 0 }, canary: { steps: [10, 50, 100], bakeTime: '1m', minRequests: 0 } },
+  // Windows of 10 minutes so a person trying it sees reports come in; without traffic they say insufficient_data.
+  monitoring: { window: '10m', minSamples: 100, cooldown: '1h' },
 };
 
 export function exampleDataPath(): string {
@@ -43,6 +46,7 @@ interface ApiBody {
   message?: string;
   evaluation?: { reasons?: string[] };
   championVersion?: number | null;
+  state?: Pick<LifecycleState, 'stage' | 'cycle' | 'championVersion' | 'history'> | null;
 }
 
 function apiKey(): string {
@@ -67,7 +71,7 @@ async function call(base: string, method: string, url: string, body?: unknown, h
   return { status: response.status, json };
 }
 
-export async function runExample(base: string, temporalUi: string): Promise<{ runId: string; workflowId: string }> {
+export async function runExample(base: string, temporalUi: string): Promise<{ workflowId: string }> {
   const created = await call(base, 'POST', '/v1/models', EXAMPLE_SPEC);
   if (created.status !== 201 && created.status !== 409) throw new Error(`creating the model failed: ${created.status} ${JSON.stringify(created.json)}`);
   console.log(created.status === 201 ? `registered model ${EXAMPLE_SPEC.name}` : `model ${EXAMPLE_SPEC.name} already registered`);
@@ -77,61 +81,47 @@ export async function runExample(base: string, temporalUi: string): Promise<{ ru
   if (upload.status !== 201 && upload.status !== 200) throw new Error(`uploading the data failed: ${upload.status} ${JSON.stringify(upload.json)}`);
   console.log(`uploaded ${path.basename(exampleDataPath())} (${data.length} bytes) as dataset ${upload.json.id}`);
 
-  // The same spec and data always map to the same run, so a restart shows the earlier run instead of a new one.
-  const key = createHash('sha256').update(JSON.stringify(EXAMPLE_SPEC)).update(upload.json.sha256 ?? '').digest('hex').slice(0, 32);
-  const run = await call(base, 'POST', `/v1/models/${EXAMPLE_SPEC.name}/runs`, { source: upload.json.source }, { 'idempotency-key': `example-${key}` });
-  if (run.status !== 202 && run.status !== 200) throw new Error(`starting the run failed: ${run.status} ${JSON.stringify(run.json)}`);
-  const runId = run.json.runId!;
-  const workflowId = run.json.workflowId!;
-  console.log(`training run ${runId} ${run.status === 202 ? 'started' : 'found (already started earlier)'}`);
-  console.log(`  run status:   ${base}/v1/runs/${runId}`);
+  const started = await call(base, 'POST', `/v1/models/${EXAMPLE_SPEC.name}/lifecycle`, { source: upload.json.source });
+  if (started.status !== 202 && started.status !== 200) throw new Error(`starting the lifecycle failed: ${started.status} ${JSON.stringify(started.json)}`);
+  const workflowId = started.json.workflowId!;
+  console.log(`lifecycle ${workflowId} ${started.status === 202 ? 'started' : 'found (running since an earlier start)'}`);
+  console.log(`  state:        ${base}/v1/models/${EXAMPLE_SPEC.name}/lifecycle`);
   console.log(`  Temporal UI:  ${temporalUi}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
-  console.log(`  versions:     ${base}/v1/models/${EXAMPLE_SPEC.name}/versions`);
-  return { runId, workflowId };
+  console.log(`  monitoring:   ${base}/v1/models/${EXAMPLE_SPEC.name}/monitoring`);
+  return { workflowId };
 }
 
-/** Waits for the run to finish and prints the outcome; returns the final run document. */
-export async function waitForRun(base: string, runId: string, timeoutMs = 10 * 60_000): Promise<ApiBody> {
+/** Follows the lifecycle until a champion serves, printing each stage; returns the last state seen. */
+export async function followLifecycle(base: string, timeoutMs = 10 * 60_000): Promise<ApiBody['state']> {
   const deadline = Date.now() + timeoutMs;
-  let lastStep = '';
+  let last = '';
+  let state: ApiBody['state'];
   while (Date.now() < deadline) {
-    const { json } = await call(base, 'GET', `/v1/runs/${runId}`);
-    const step = json?.currentStep ?? '';
-    if (step && step !== lastStep) {
-      console.log(`  step: ${step}`);
-      lastStep = step;
+    ({ state } = (await call(base, 'GET', `/v1/models/${EXAMPLE_SPEC.name}/lifecycle`)).json);
+    const now = state ? `${state.stage} (cycle ${state.cycle})` : '';
+    if (now && now !== last) {
+      console.log(`  lifecycle: ${now}`);
+      last = now;
     }
-    if (json.status && ['succeeded', 'failed', 'rejected'].includes(json.status)) return json;
+    if (state?.stage === 'serving' && state.championVersion !== null) return state;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
-  throw new Error(`run ${runId} did not finish within ${timeoutMs / 1000} s`);
-}
-
-/** Polls the model until `version` is its champion (the rollout promoted it); false after the timeout. */
-export async function waitForChampion(base: string, version: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const { json } = await call(base, 'GET', `/v1/models/${EXAMPLE_SPEC.name}`);
-    if (json.championVersion === version) return true;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  return false;
+  return state;
 }
 
 if (require.main === module) {
   const base = `http://127.0.0.1:${process.env.MLCYCLE_API_PORT ?? 3000}`;
   const ui = process.env.MLCYCLE_TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233';
   runExample(base, ui)
-    .then(async ({ runId }) => {
-      const run = await waitForRun(base, runId);
-      if (run.status === 'succeeded') {
-        console.log(`run ${run.status}: registered ${EXAMPLE_SPEC.name} v${run.version} — ${run.evaluation?.reasons?.join('; ')}`);
-        const rolloutId = `rollout/${EXAMPLE_SPEC.name}/v${run.version}`;
-        console.log(`rollout of v${run.version} (approval policy, then shadow and canary): ${ui}/namespaces/default/workflows/${encodeURIComponent(rolloutId)}`);
-        const champion = await waitForChampion(base, run.version!, 5 * 60_000);
-        console.log(champion ? `v${run.version} is the champion and serves all traffic` : `v${run.version} is not champion yet: see GET ${base}/v1/approvals?status=pending`);
+    .then(async () => {
+      const state = await followLifecycle(base);
+      if (state?.stage === 'serving' && state.championVersion !== null) {
+        const cycle = state.history[state.history.length - 1];
+        console.log(`${EXAMPLE_SPEC.name} v${state.championVersion} is the champion and serves all traffic (cycle ${cycle?.cycle}: ${cycle?.outcome})`);
+        console.log(`  call it:      POST ${base}/v1/models/${EXAMPLE_SPEC.name}/predict  {"records":[{"precipitation":10.9,"temp_max":10.6,"temp_min":2.8,"wind":4.5}]}`);
+        console.log(`  it now monitors every ${EXAMPLE_SPEC.monitoring.window} and retrains by itself when the data drifts`);
       } else {
-        console.log(`run ${run.status}: ${run.error ?? run.evaluation?.reasons?.join('; ')}`);
+        console.log(`no champion yet: ${JSON.stringify(state?.history?.at(-1) ?? state)}; see GET ${base}/v1/approvals?status=pending`);
       }
     })
     .catch((err) => {
