@@ -3,6 +3,7 @@
  * The benchmark's baseline: the least a Node server can do to answer the same Open Inference Protocol request with
  * onnxruntime-node — node:http, JSON.parse, one tensor per input, session.run on the event loop, JSON out. No
  * framework, no validation, no routing, logging or metrics. Same session options as mlcycle's pool threads.
+ * Keep-alive (60 s idle timeout), one request → one session.run, the answer written in one piece.
  * Usage: node bare-server.js <model.onnx> <port>
  */
 const fs = require('node:fs');
@@ -48,6 +49,8 @@ async function main() {
   });
   server.keepAliveTimeout = 60_000;
   server.listen(Number(port), '127.0.0.1', () => process.stdout.write(`listening ${port}\n`));
+  // exit normally on the benchmark's SIGTERM (so --cpu-prof, when given, writes its profile)
+  process.on('SIGTERM', () => process.exit(0));
 }
 
 main().catch((err) => {

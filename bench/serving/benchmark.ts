@@ -8,11 +8,20 @@
  * at each concurrency, side by side in one run. mlcycle runs as it ships (compiled dist/, API-key auth, prediction
  * log sampling 1, metrics, SQLite registry, real MinIO and Temporal).
  *
- * Run: `node bench/serving/run.js [--requests 20000] [--seconds 15] [--concurrency 1,10,64] [--no-mlflow]`
- * (needs the Temporal and MinIO binaries that `npm test` builds, and for MLflow `pip install mlflow onnxruntime`).
- * Writes bench/serving/RESULTS.md unless --out says otherwise.
+ * Load: loadgen.js, a process of its own with pre-serialized requests over raw keep-alive sockets (closed loop,
+ * `concurrency` connections, loopback only, bounded by --requests and --seconds). Beside each figure the run
+ * reports the CPU the server, the load generator and MinIO used (from /proc), so it shows where the cores went.
+ *
+ * Run: `node bench/serving/run.js [--seconds 10] [--rounds 3] [--requests 200000] [--concurrency 1,10,64]
+ *   [--no-mlflow] [--mlflow-workers N] [--python PATH] [--only SUBSTRING,...] [--diagnose] [--variants FILE] [--no-build] [--out FILE]`
+ * (needs the Temporal and MinIO binaries that `npm test` builds into ~/.cache/mlcycle/bin). MLflow runs from the
+ * first Python that can import mlflow, onnx and onnxruntime among --python, $BENCH_PYTHON, bench/.venv/bin/python
+ * and python3; set it up with `python3 -m venv bench/.venv && bench/.venv/bin/pip install mlflow onnx onnxruntime`.
+ * --diagnose adds mlcycle variants with one shipped cost switched off by configuration (prediction log, thread
+ * priority, thread count); --variants FILE adds more (see extraVariants); BENCH_PROF=DIR runs the bare server and
+ * mlcycle with --cpu-prof into DIR. Writes bench/serving/RESULTS.md unless --out says otherwise.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -41,26 +50,43 @@ function arg(name: string, fallback: string): string {
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
 
-const REQUESTS = Number(arg('requests', '20000'));
+const REQUESTS = Number(arg('requests', '200000'));
 const SECONDS = Number(arg('seconds', '10'));
 const ROUNDS = Number(arg('rounds', '3'));
-const MLFLOW_REQUESTS = 3000;
+const WARMUP_SECONDS = Math.min(2, SECONDS);
+const CONCURRENCY = arg('concurrency', '1,10,64').split(',').map(Number);
+const ONLY = flag('only') ? arg('only', '').split(',').filter(Boolean) : [];
+/** uvicorn worker counts to run MLflow with: its default (1) and one per core; the checks use the better of them */
+const MLFLOW_WORKERS = [...new Set(arg('mlflow-workers', `1,${os.availableParallelism()}`).split(',').map(Number))];
+const OUT = arg('out', path.join(__dirname, 'RESULTS.md'));
+const COMMAND = `node bench/serving/run.js${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
+
+const IN_PROCESS = 'onnxruntime-node in-process (no HTTP)';
 const BARE = 'bare node:http + onnxruntime-node';
 const MLFLOW = 'mlflow models serve';
-const CONCURRENCY = arg('concurrency', '1,10,64').split(',').map(Number);
-const OUT = arg('out', path.join(__dirname, 'RESULTS.md'));
+const mlflowName = (workers: number) => `${MLFLOW} -w ${workers}`;
+const V2_ON = 'mlcycle /v2 infer, batching on';
+const V2_OFF = 'mlcycle /v2 infer, batching off';
+
+if (!(REQUESTS >= 1 && SECONDS > 0 && SECONDS <= 600 && ROUNDS >= 1 && CONCURRENCY.every((c) => Number.isInteger(c) && c >= 1 && c <= 1024))) {
+  throw new Error('bounded runs only: --requests ≥ 1, 0 < --seconds ≤ 600, --rounds ≥ 1, 1 ≤ concurrency ≤ 1024');
+}
 
 interface Measurement {
   target: string;
   concurrency: number;
   requests: number;
   errors: number;
+  firstError?: string;
   seconds: number;
   throughput: number;
   p50: number;
   p99: number;
-  /** every request's latency, for quantiles over rounds */
-  latencies?: number[];
+  /** CPU used during the cell, in cores (CPU seconds per wall second) */
+  cpu: { server: number; loadgen: number; minio: number; idle: number; machine: number };
+  /** mlcycle's own view from its /metrics (--diagnose): mean handler time, mean session.run per batch, requests per batch */
+  inside?: { handlerMs: number; runMs: number; perBatch: number };
+  latencies?: Float64Array;
 }
 
 function percentile(sorted: Float64Array, q: number): number {
@@ -68,60 +94,153 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
-function summarize(target: string, concurrency: number, latencies: number[], errors: number, seconds: number): Measurement {
-  const sorted = Float64Array.from(latencies).sort();
-  return { target, concurrency, requests: latencies.length, errors, seconds, throughput: latencies.length / seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), latencies };
+// ---- CPU accounting from /proc (Linux): which process used the cores during a cell ----
+
+const CLK_TCK = 100; // USER_HZ; 100 on every Linux this runs on
+
+/** utime + stime in ms and parent of every process, from /proc/<pid>/stat. */
+function procSnapshot(): Map<number, { ppid: number; ms: number }> {
+  const stats = new Map<number, { ppid: number; ms: number }>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // the command may contain spaces and parentheses: fields start after the last ')'
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(entry), { ppid: Number(f[1]), ms: ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return stats;
+}
+
+/** CPU ms of processes and all their descendants (uvicorn's workers are children of its parent). */
+function treeCpuMs(snapshot: Map<number, { ppid: number; ms: number }>, roots: number[]): number {
+  let total = 0;
+  const queue = roots.filter((p) => p > 0);
+  const seen = new Set<number>();
+  while (queue.length) {
+    const pid = queue.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    total += snapshot.get(pid)?.ms ?? 0;
+    for (const [child, st] of snapshot) if (st.ppid === pid) queue.push(child);
+  }
+  return total;
+}
+
+/** Busy CPU ms of the whole machine (all cores), from /proc/stat. */
+function machineBusyMs(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return ((user + nice + system + irq + softirq + (steal ?? 0)) * 1000) / CLK_TCK;
+}
+
+/** The benchmark's own processes, for CPU accounting. */
+interface Fleet {
+  minio: number;
+  temporal: number;
+  servers: Server[];
+}
+
+interface CpuProbe {
+  stop(seconds: number, loadgenMs?: number): Measurement['cpu'];
 }
 
 /**
- * The load generator: `concurrency` loops over keep-alive connections, each sending the next body as soon as its
- * previous answer is complete, until `maxRequests` were sent or `maxSeconds` passed. Latency is per request,
- * send to last byte. Non-2xx answers count as errors (and are not in the latencies).
+ * CPU during a cell: the server measured ('self' for the in-process peer), the load generator (it reports its own),
+ * MinIO, the rest of the benchmark's processes (idle servers, Temporal, this process), and the machine as a whole.
  */
-async function drive(url: string, bodies: Buffer[], headers: Record<string, string>, concurrency: number, maxRequests: number, maxSeconds: number, target: string): Promise<Measurement> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const latencies: number[] = [];
-  let errors = 0;
-  let sent = 0;
-  const started = performance.now();
-  const deadline = started + maxSeconds * 1000;
-  const u = new URL(url);
-  const one = (body: Buffer): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const req = http.request(
-        { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { ...headers, 'content-length': body.length } },
-        (res) => {
-          res.on('data', () => undefined);
-          res.on('end', () => resolve(res.statusCode ?? 0));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  const loop = async () => {
-    while (sent < maxRequests && performance.now() < deadline) {
-      const body = bodies[sent++ % bodies.length];
-      const t0 = performance.now();
-      let status = 0;
-      try {
-        status = await one(body);
-      } catch {
-        status = 0;
-      }
-      if (status >= 200 && status < 300) latencies.push(performance.now() - t0);
-      else errors++;
-    }
+function cpuProbe(serverPid: number | 'self', fleet: Fleet): CpuProbe {
+  const groups = () => {
+    const snap = procSnapshot();
+    const idle = fleet.servers.map((s) => s.proc.pid ?? 0).filter((p) => p !== serverPid);
+    return {
+      server: serverPid === 'self' ? 0 : treeCpuMs(snap, [serverPid]),
+      minio: treeCpuMs(snap, [fleet.minio]),
+      // this process's own share only: its children are the servers and the load generator, counted apart
+      idle: treeCpuMs(snap, [...idle, fleet.temporal]) + (serverPid === 'self' ? 0 : (snap.get(process.pid)?.ms ?? 0)),
+    };
   };
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  const seconds = (performance.now() - started) / 1000;
-  agent.destroy();
-  return summarize(target, concurrency, latencies, errors, seconds);
+  const self0 = process.cpuUsage();
+  const g0 = groups();
+  const machine0 = machineBusyMs();
+  return {
+    stop(seconds, loadgenMs = 0) {
+      const self = process.cpuUsage(self0);
+      const g1 = groups();
+      const per = (ms: number) => ms / 1000 / seconds;
+      return {
+        server: serverPid === 'self' ? per((self.user + self.system) / 1000) : per(g1.server - g0.server),
+        loadgen: per(loadgenMs),
+        minio: per(g1.minio - g0.minio),
+        idle: per(g1.idle - g0.idle),
+        machine: per(machineBusyMs() - machine0),
+      };
+    },
+  };
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+/** Busy cores not accounted for by the benchmark's processes: other work on the shared machine. */
+const otherCores = (c: Measurement['cpu']) => Math.max(0, c.machine - c.server - c.loadgen - c.minio - c.idle);
+
+// ---- load generation ----
+
+interface LoadJob {
+  host: string;
+  port: number;
+  path: string;
+  headers: Record<string, string>;
+  bodies: Buffer[];
+  concurrency: number;
+  maxRequests: number;
+  maxSeconds: number;
+}
+
+interface LoadResult {
+  latencies: Float64Array;
+  errors: number;
+  firstError?: string;
+  seconds: number;
+  cpuMs: number;
+}
+
+/** The load generator process (loadgen.js), one job at a time over IPC. */
+class LoadGenerator {
+  private readonly child: ChildProcess;
+
+  constructor() {
+    this.child = fork(path.join(__dirname, 'loadgen.js'), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  }
+
+  run(job: LoadJob): Promise<LoadResult> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the load generator exited (${code})`));
+      this.child.once('exit', onExit);
+      this.child.once('message', (msg: { ok: true; result: LoadResult } | { ok: false; error: string }) => {
+        this.child.off('exit', onExit);
+        if (msg.ok) resolve(msg.result);
+        else reject(new Error(msg.error));
+      });
+      this.child.send(job);
+    });
+  }
+
+  stop(): void {
+    this.child.disconnect();
+  }
+}
+
+function summarize(target: string, concurrency: number, latencies: Float64Array, errors: number, seconds: number, cpu: Measurement['cpu'], firstError?: string): Measurement {
+  const sorted = Float64Array.from(latencies).sort();
+  return { target, concurrency, requests: latencies.length, errors, firstError, seconds, throughput: latencies.length / seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), cpu, latencies };
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000, alive?: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (alive && !alive()) throw new Error(`${what}: the process exited`);
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -130,10 +249,11 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 
 function get(url: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers }, (res) => {
+    const req = http.get(url, { headers, timeout: 2000 }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
 }
@@ -148,11 +268,12 @@ function startProcess(name: string, command: string, args: string[], env: NodeJS
   const log = path.join(WORK, `${name}.log`);
   const out = fs.openSync(log, 'w');
   const proc = spawn(command, args, { env, stdio: ['ignore', out, out], detached: false });
+  fs.closeSync(out);
   return { name, proc, log };
 }
 
 async function stopProcess(s: Server): Promise<void> {
-  if (s.proc.exitCode !== null) return;
+  if (s.proc.exitCode !== null || s.proc.signalCode !== null) return;
   const exited = new Promise((r) => s.proc.once('exit', r));
   s.proc.kill('SIGTERM');
   const timer = setTimeout(() => s.proc.kill('SIGKILL'), 15_000);
@@ -186,55 +307,180 @@ function recordsBody(row: Record<string, number>): Buffer {
   return Buffer.from(JSON.stringify({ records: [row] }));
 }
 
+/** MLflow's tensor input; whole numbers are written as `0.0`, or Python's JSON parser makes them int64 tensors. */
 function mlflowBody(row: Record<string, number>): Buffer {
-  return Buffer.from(JSON.stringify({ inputs: Object.fromEntries(FEATURES.map((f) => [f, [[row[f]]]])) }));
-}
-
-/** session.run in this process, `concurrency` callers at once: what onnxruntime-node alone costs per row. */
-async function inProcess(bytes: Uint8Array, rows: Record<string, number>[], concurrency: number): Promise<Measurement> {
-  const session = await createOnnxSession(bytes);
-  const latencies: number[] = [];
-  let sent = 0;
-  const started = performance.now();
-  const deadline = started + SECONDS * 1000;
-  const loop = async () => {
-    while (sent < REQUESTS && performance.now() < deadline) {
-      const row = rows[sent++ % rows.length];
-      const t0 = performance.now();
-      const feeds = Object.fromEntries(FEATURES.map((f) => [f, float32Tensor(Float32Array.of(row[f]), [1, 1])]));
-      await session.run(feeds);
-      latencies.push(performance.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  const seconds = (performance.now() - started) / 1000;
-  await session.release();
-  return summarize('onnxruntime-node in-process (no HTTP)', concurrency, latencies, 0, seconds);
+  const value = (v: number) => (Number.isInteger(v) ? v.toFixed(1) : JSON.stringify(v));
+  return Buffer.from(`{"inputs": {${FEATURES.map((f) => `"${f}": [[${value(row[f])}]]`).join(', ')}}}`);
 }
 
 interface Target {
   name: string;
-  /** one measurement at a concurrency */
-  measure(concurrency: number): Promise<Measurement>;
+  /** one measurement at a concurrency, bounded by `seconds` and REQUESTS */
+  measure(concurrency: number, seconds: number): Promise<Measurement>;
 }
 
-function httpTarget(name: string, url: string, bodies: Buffer[], headers: Record<string, string>, requests = REQUESTS): Target {
-  return { name, measure: (c) => drive(url, bodies, headers, c, requests, SECONDS, name) };
+/** session.run in this process, `concurrency` callers at once: what onnxruntime-node alone costs per row. */
+function inProcessTarget(bytes: Uint8Array, rows: Record<string, number>[], fleet: Fleet): Target {
+  return {
+    name: IN_PROCESS,
+    async measure(concurrency, maxSeconds) {
+      const session = await createOnnxSession(bytes);
+      const latencies = new Float64Array(REQUESTS);
+      let done = 0;
+      let sent = 0;
+      const probe = cpuProbe('self', fleet);
+      const started = performance.now();
+      const deadline = started + maxSeconds * 1000;
+      const loop = async () => {
+        while (sent < REQUESTS && performance.now() < deadline) {
+          const row = rows[sent++ % rows.length];
+          const t0 = performance.now();
+          const feeds = Object.fromEntries(FEATURES.map((f) => [f, float32Tensor(Float32Array.of(row[f]), [1, 1])]));
+          await session.run(feeds);
+          latencies[done++] = performance.now() - t0;
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, loop));
+      const seconds = (performance.now() - started) / 1000;
+      const cpu = probe.stop(seconds);
+      await session.release();
+      return summarize(IN_PROCESS, concurrency, latencies.subarray(0, done), 0, seconds, cpu);
+    },
+  };
 }
 
-/** Median by throughput of several rounds; latency quantiles over all rounds' requests together. */
-function combine(rounds: { m: Measurement; latencies: number[] }[]): Measurement {
-  const sorted = [...rounds].sort((a, b) => a.m.throughput - b.m.throughput);
-  const median = sorted[Math.floor(sorted.length / 2)].m;
-  const all = Float64Array.from(rounds.flatMap((r) => r.latencies)).sort();
+/** Sums of the Prometheus series named (all label sets together) in a text exposition. */
+function metricSums(text: string, names: string[]): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_:]+)(?:\{[^}]*\})? ([0-9.eE+-]+)$/.exec(line);
+    if (m && m[1] in out && !(line.includes('kind="shadow"'))) out[m[1]] += Number(m[2]);
+  }
+  return out;
+}
+
+const INSIDE = [
+  'mlcycle_inference_request_duration_seconds_sum',
+  'mlcycle_inference_request_duration_seconds_count',
+  'mlcycle_inference_session_run_seconds_sum',
+  'mlcycle_inference_session_run_seconds_count',
+  'mlcycle_inference_batch_requests_sum',
+];
+
+function scrape(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { timeout: 5000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      })
+      .on('error', reject);
+  });
+}
+
+function httpTarget(
+  name: string,
+  loadgen: LoadGenerator,
+  server: Server,
+  fleet: Fleet,
+  url: string,
+  bodies: Buffer[],
+  headers: Record<string, string>,
+  metricsUrl?: string,
+): Target {
+  const u = new URL(url);
+  return {
+    name,
+    async measure(concurrency, maxSeconds) {
+      if (server.proc.exitCode !== null) throw new Error(`${name} has exited; see ${server.log}`);
+      const before = metricsUrl ? metricSums(await scrape(metricsUrl), INSIDE) : undefined;
+      const probe = cpuProbe(server.proc.pid!, fleet);
+      const r = await loadgen.run({ host: u.hostname, port: Number(u.port), path: u.pathname, headers, bodies, concurrency, maxRequests: REQUESTS, maxSeconds });
+      const cpu = probe.stop(r.seconds, r.cpuMs);
+      const m = summarize(name, concurrency, r.latencies, r.errors, r.seconds, cpu, r.firstError);
+      if (metricsUrl && before) {
+        const after = metricSums(await scrape(metricsUrl), INSIDE);
+        const d = (k: string) => after[k] - before[k];
+        const batches = d('mlcycle_inference_session_run_seconds_count');
+        m.inside = {
+          handlerMs: (1000 * d('mlcycle_inference_request_duration_seconds_sum')) / d('mlcycle_inference_request_duration_seconds_count'),
+          runMs: (1000 * d('mlcycle_inference_session_run_seconds_sum')) / batches,
+          perBatch: d('mlcycle_inference_batch_requests_sum') / batches,
+        };
+      }
+      return m;
+    },
+  };
+}
+
+/** Median by throughput of several rounds; latency quantiles over all rounds' requests together; CPU averaged. */
+function combine(rounds: Measurement[]): Measurement {
+  const sorted = [...rounds].sort((a, b) => a.throughput - b.throughput);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const all = new Float64Array(rounds.reduce((s, r) => s + (r.latencies?.length ?? 0), 0));
+  let at = 0;
+  for (const r of rounds) {
+    all.set(r.latencies ?? [], at);
+    at += r.latencies?.length ?? 0;
+  }
+  all.sort();
+  const mean = (k: keyof Measurement['cpu']) => rounds.reduce((s, r) => s + r.cpu[k], 0) / rounds.length;
   return {
     ...median,
     latencies: undefined,
-    requests: rounds.reduce((s, r) => s + r.m.requests, 0),
-    errors: rounds.reduce((s, r) => s + r.m.errors, 0),
+    requests: rounds.reduce((s, r) => s + r.requests, 0),
+    errors: rounds.reduce((s, r) => s + r.errors, 0),
+    firstError: rounds.find((r) => r.firstError)?.firstError,
     p50: percentile(all, 0.5),
     p99: percentile(all, 0.99),
+    cpu: { server: mean('server'), loadgen: mean('loadgen'), minio: mean('minio'), idle: mean('idle'), machine: mean('machine') },
+    inside: rounds.every((r) => r.inside)
+      ? {
+          handlerMs: rounds.reduce((s, r) => s + r.inside!.handlerMs, 0) / rounds.length,
+          runMs: rounds.reduce((s, r) => s + r.inside!.runMs, 0) / rounds.length,
+          perBatch: rounds.reduce((s, r) => s + r.inside!.perBatch, 0) / rounds.length,
+        }
+      : undefined,
   };
+}
+
+/** The first interpreter that can run the MLflow side, and what it reports about the peers' versions. */
+function findPython(): { python: string; versions: string } | { error: string } {
+  const candidates = [arg('python', ''), process.env.BENCH_PYTHON ?? '', path.join(ROOT, 'bench/.venv/bin/python'), 'python3'].filter(Boolean);
+  const probe =
+    'import platform, mlflow, onnx, onnxruntime, uvicorn; ' +
+    'print(f"MLflow {mlflow.__version__} (uvicorn {uvicorn.__version__}, onnxruntime {onnxruntime.__version__}, onnx {onnx.__version__}, Python {platform.python_version()})")';
+  for (const python of candidates) {
+    const r = spawnSync(python, ['-c', probe], { encoding: 'utf8' });
+    if (r.status === 0) return { python, versions: r.stdout.trim() };
+  }
+  return { error: `none of ${candidates.join(', ')} can import mlflow, onnx, onnxruntime and uvicorn` };
+}
+
+interface Variant {
+  name: string;
+  env: Record<string, string>;
+  path: string;
+  bodies: Buffer[];
+  /** the API's entry script; default the shipped dist/api/main.js */
+  entry?: string;
+}
+
+/**
+ * Extra mlcycle variants for investigations (--variants FILE): a JSON array of `{name, env?, entry?, endpoint?}`,
+ * `entry` a script relative to the repository root (e.g. a patched copy of dist/ under bench/.work), `endpoint`
+ * 'v2' (default) or 'v1'.
+ */
+function extraVariants(file: string, v2: string, v1: string, bodies: { v2: Buffer[]; v1: Buffer[] }): Variant[] {
+  const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as { name: string; env?: Record<string, string>; entry?: string; endpoint?: 'v1' | 'v2' }[];
+  return spec.map((x) => ({
+    name: x.name,
+    env: x.env ?? {},
+    entry: x.entry ? path.resolve(ROOT, x.entry) : undefined,
+    path: x.endpoint === 'v1' ? v1 : v2,
+    bodies: x.endpoint === 'v1' ? bodies.v1 : bodies.v2,
+  }));
 }
 
 async function main(): Promise<void> {
@@ -252,6 +498,7 @@ async function main(): Promise<void> {
   const sample = rows.slice(0, 256);
 
   const servers: Server[] = [];
+  const loadgen = new LoadGenerator();
   const stopAll = async () => {
     for (const s of servers.splice(0)) await stopProcess(s);
   };
@@ -259,8 +506,10 @@ async function main(): Promise<void> {
 
   const temporal = await startTemporalDevServer();
   const minio = await startMinio();
+  const fleet: Fleet = { minio: minio.pid, temporal: temporal.pid, servers };
   const targets: Target[] = [];
   const notes: string[] = [];
+  const wanted = (name: string) => !ONLY.length || ONLY.some((o) => name.includes(o)) || name === BARE;
   try {
     // mlcycle's registry with the model as champion, set up before anything else runs in this process.
     const adminKey = `mlc_bench_${randomBytes(18).toString('base64url')}`;
@@ -279,58 +528,98 @@ async function main(): Promise<void> {
     };
     await registerBenchModel(baseEnv, bytes);
 
-    targets.push({ name: 'onnxruntime-node in-process (no HTTP)', measure: (c) => inProcess(bytes, sample, c) });
+    if (wanted(IN_PROCESS)) targets.push(inProcessTarget(bytes, sample, fleet));
 
     const barePort = await freePort();
-    servers.push(startProcess('bare', process.execPath, [path.join(__dirname, 'bare-server.js'), modelFile, String(barePort)], process.env));
-    await waitFor('bare server', async () => (await get(`http://127.0.0.1:${barePort}/`)) > 0);
-    targets.push(httpTarget(BARE, `http://127.0.0.1:${barePort}/`, sample.map(oipBody), { 'content-type': 'application/json' }));
+    const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
+    const bare = startProcess('bare', process.execPath, [...prof, path.join(__dirname, 'bare-server.js'), modelFile, String(barePort)], process.env);
+    servers.push(bare);
+    await waitFor('bare server', async () => (await get(`http://127.0.0.1:${barePort}/`)) > 0, 60_000, () => bare.proc.exitCode === null);
+    targets.push(httpTarget(BARE, loadgen, bare, fleet, `http://127.0.0.1:${barePort}/`, sample.map(oipBody), { 'content-type': 'application/json' }));
 
     const auth = { authorization: `Bearer ${adminKey}` };
-    const variants: { name: string; env: Record<string, string>; path: string; bodies: Buffer[] }[] = [
-      { name: 'mlcycle /v2 infer, batching on', env: { MLCYCLE_INFERENCE_BATCHING: 'true' }, path: `/v2/models/${MODEL}/infer`, bodies: sample.map(oipBody) },
-      { name: 'mlcycle /v2 infer, batching off', env: { MLCYCLE_INFERENCE_BATCHING: 'false' }, path: `/v2/models/${MODEL}/infer`, bodies: sample.map(oipBody) },
-      { name: 'mlcycle /v1 predict (records)', env: {}, path: `/v1/models/${MODEL}/predict`, bodies: sample.map(recordsBody) },
-      { name: 'mlcycle /v2 infer via Nest (fast path off)', env: { MLCYCLE_INFERENCE_FAST_PATH: 'false' }, path: `/v2/models/${MODEL}/infer`, bodies: sample.map(oipBody) },
+    const v2 = `/v2/models/${MODEL}/infer`;
+    const v1 = `/v1/models/${MODEL}/predict`;
+    const variants: Variant[] = [
+      { name: V2_ON, env: { MLCYCLE_INFERENCE_BATCHING: 'true' }, path: v2, bodies: sample.map(oipBody) },
+      { name: V2_OFF, env: { MLCYCLE_INFERENCE_BATCHING: 'false' }, path: v2, bodies: sample.map(oipBody) },
+      { name: 'mlcycle /v1 predict (records)', env: {}, path: v1, bodies: sample.map(recordsBody) },
+      { name: 'mlcycle /v2 infer via Nest (fast path off)', env: { MLCYCLE_INFERENCE_FAST_PATH: 'false' }, path: v2, bodies: sample.map(oipBody) },
     ];
-    for (const v of variants) {
+    if (flag('diagnose')) {
+      // One shipped cost switched off at a time (configuration only), to show what each costs.
+      variants.push(
+        { name: 'diag: /v2 batching on, prediction log off', env: { MLCYCLE_PREDICTION_LOG_SAMPLE: '0' }, path: v2, bodies: sample.map(oipBody) },
+        { name: 'diag: /v2 batching on, 1 inference thread', env: { MLCYCLE_INFERENCE_THREADS: '1' }, path: v2, bodies: sample.map(oipBody) },
+        { name: 'diag: /v2 batching on, threads not niced', env: { MLCYCLE_INFERENCE_THREAD_NICE: '0' }, path: v2, bodies: sample.map(oipBody) },
+      );
+    }
+    if (flag('variants')) variants.push(...extraVariants(arg('variants', ''), v2, v1, { v2: sample.map(oipBody), v1: sample.map(recordsBody) }));
+    for (const v of variants.filter((x) => wanted(x.name))) {
       const port = await freePort();
-      const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
-      servers.push(startProcess(`mlcycle-${port}`, process.execPath, [...prof, path.join(ROOT, 'dist/api/main.js')], { ...baseEnv, MLCYCLE_API_PORT: String(port), ...v.env }));
-      await waitFor(`mlcycle API serving ${MODEL} (${v.name})`, async () => (await get(`http://127.0.0.1:${port}/v2/models/${MODEL}/ready`, auth)) === 200);
-      targets.push(httpTarget(v.name, `http://127.0.0.1:${port}${v.path}`, v.bodies, { 'content-type': 'application/json', ...auth }));
+      const server = startProcess(`mlcycle-${port}`, process.execPath, [...prof, v.entry ?? path.join(ROOT, 'dist/api/main.js')], { ...baseEnv, MLCYCLE_API_PORT: String(port), ...v.env });
+      servers.push(server);
+      await waitFor(`mlcycle API serving ${MODEL} (${v.name}; log ${server.log})`, async () => (await get(`http://127.0.0.1:${port}/v2/models/${MODEL}/ready`, auth)) === 200, 120_000, () => server.proc.exitCode === null);
+      const metricsUrl = flag('diagnose') ? `http://127.0.0.1:${port}/metrics` : undefined;
+      targets.push(httpTarget(v.name, loadgen, server, fleet, `http://127.0.0.1:${port}${v.path}`, v.bodies, { 'content-type': 'application/json', ...auth }, metricsUrl));
     }
 
-    if (!flag('no-mlflow')) {
-      const probe = spawnSync('python3', ['-c', 'import mlflow, onnxruntime, onnx; print(mlflow.__version__)'], { encoding: 'utf8' });
-      if (probe.status !== 0) {
-        notes.push('MLflow was skipped: python3 cannot import mlflow, onnxruntime and onnx (`pip install mlflow onnxruntime`).');
+    if (!flag('no-mlflow') && wanted(MLFLOW)) {
+      const py = findPython();
+      if ('error' in py) {
+        notes.push(`MLflow was skipped: ${py.error} (see the header of bench/serving/benchmark.ts).`);
       } else {
-        const port = await freePort();
-        servers.push(startProcess('mlflow', 'python3', [path.join(__dirname, 'mlflow_serve.py'), modelFile, path.join(WORK, 'mlflow'), String(port)], process.env));
-        await waitFor('mlflow server', async () => (await get(`http://127.0.0.1:${port}/ping`)) === 200, 300_000);
-        notes.push(`MLflow ${probe.stdout.trim()} (\`mlflow models serve --env-manager local\`, its default worker settings), at most ${Math.min(REQUESTS, MLFLOW_REQUESTS)} requests per cell.`);
-        // MLflow answers a few hundred requests per second: cap the count so the run ends in reasonable time.
-        targets.push(httpTarget(MLFLOW, `http://127.0.0.1:${port}/invocations`, sample.map(mlflowBody), { 'content-type': 'application/json' }, Math.min(REQUESTS, MLFLOW_REQUESTS)));
-      }
-    }
-
-    // Warm-up: JIT, connections, onnxruntime's first runs.
-    for (const t of targets) await t.measure(8);
-    // Rounds, interleaved: on a shared machine, background load then touches every target alike.
-    const raw = new Map<string, { m: Measurement; latencies: number[] }[]>();
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const c of CONCURRENCY) {
-        for (const t of targets) {
-          const m = await t.measure(c);
-          process.stdout.write(`  round ${round} ${t.name} @${c}: ${m.throughput.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, ${m.errors} errors\n`);
-          const key = `${t.name}\u0001${c}`;
-          raw.set(key, [...(raw.get(key) ?? []), { m, latencies: m.latencies ?? [] }]);
+        notes.push(
+          `Peer: ${py.versions}: \`mlflow models serve --env-manager local -w N\` on the same ONNX file saved with \`mlflow.onnx.save_model\`, ` +
+            `otherwise MLflow's defaults (uvicorn access log on). -w 1 is MLflow's default; -w ${os.availableParallelism()} gives it every core, but uvicorn ` +
+            'with more than one worker leaves Nagle on for accepted connections (github.com/Kludex/uvicorn/issues/3149), which adds a ' +
+            'delayed-ACK wait (~40 ms) to most keep-alive answers; both are shown, and the checks compare with the better MLflow figure.',
+        );
+        for (const workers of MLFLOW_WORKERS) {
+          const port = await freePort();
+          const server = startProcess(`mlflow-w${workers}`, py.python, [path.join(__dirname, 'mlflow_serve.py'), modelFile, path.join(WORK, `mlflow-w${workers}`), String(port), String(workers)], process.env);
+          servers.push(server);
+          await waitFor(`mlflow server (log ${server.log})`, async () => (await get(`http://127.0.0.1:${port}/ping`)) === 200, 300_000, () => server.proc.exitCode === null);
+          targets.push(httpTarget(mlflowName(workers), loadgen, server, fleet, `http://127.0.0.1:${port}/invocations`, sample.map(mlflowBody), { 'content-type': 'application/json' }));
         }
       }
     }
-    writeResults([...raw.values()].map(combine), notes);
+
+    // Warm-up: JIT, connections, onnxruntime's first runs, MLflow's lazy imports.
+    process.stdout.write(`warming up ${targets.length} targets …\n`);
+    for (const t of targets) {
+      const m = await t.measure(8, WARMUP_SECONDS);
+      if (m.errors) throw new Error(`${t.name} fails during warm-up: ${m.firstError}`);
+    }
+    // Rounds, interleaved: on a shared machine, background load then touches every target alike.
+    const load = { before: os.loadavg(), after: [0, 0, 0] };
+    const started = new Date();
+    const raw = new Map<string, Measurement[]>();
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const c of CONCURRENCY) {
+        for (const t of targets) {
+          const m = await t.measure(c, SECONDS);
+          const other = otherCores(m.cpu);
+          process.stdout.write(
+            `  round ${round} ${t.name} @${c}: ${m.throughput.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, ${m.errors} errors; ` +
+              `cores: server ${m.cpu.server.toFixed(2)}, loadgen ${m.cpu.loadgen.toFixed(2)}, minio ${m.cpu.minio.toFixed(2)}, idle peers ${m.cpu.idle.toFixed(2)}, other ${other.toFixed(2)}` +
+              `${m.inside ? `; inside: handler ${m.inside.handlerMs.toFixed(3)} ms, session.run ${m.inside.runMs.toFixed(3)} ms × ${m.inside.perBatch.toFixed(1)} req/batch` : ''}` +
+              `${m.firstError ? `; first error: ${m.firstError}` : ''}\n`,
+          );
+          const key = `${t.name}\u0001${c}`;
+          raw.set(key, [...(raw.get(key) ?? []), m]);
+        }
+      }
+    }
+    load.after = os.loadavg();
+    writeResults(
+      [...raw.values()].map(combine),
+      targets.map((t) => t.name),
+      notes,
+      { load, started, finished: new Date() },
+    );
   } finally {
+    loadgen.stop();
     await stopAll();
     await minio.stop();
     await temporal.stop();
@@ -382,50 +671,104 @@ async function registerBenchModel(env: NodeJS.ProcessEnv, bytes: Uint8Array): Pr
   await dataSource.destroy();
 }
 
-function writeResults(results: Measurement[], notes: string[]): void {
-  const targets = [...new Set(results.map((r) => r.target))];
+function writeResults(results: Measurement[], order: string[], notes: string[], run: { load: { before: number[]; after: number[] }; started: Date; finished: Date }): void {
   const at = (t: string, c: number) => results.find((r) => r.target === t && r.concurrency === c);
   const cpu = os.cpus();
-  const ratio = (a: Measurement | undefined, b: Measurement | undefined) => (a && b ? (a.throughput / b.throughput).toFixed(2) : '—');
+  const ratio = (a: Measurement | undefined, b: Measurement | undefined) => (a && b ? a.throughput / b.throughput : NaN);
+  const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+  const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
+  const ortVersion = (JSON.parse(fs.readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
   const lines: string[] = [
     '# Serving benchmark',
     '',
-    `Command: \`node bench/serving/run.js --requests ${REQUESTS} --seconds ${SECONDS} --rounds ${ROUNDS} --concurrency ${CONCURRENCY.join(',')}\``,
+    `Command (repository root): \`${COMMAND}\``,
     '',
-    `Machine: ${cpu.length} vCPU (${cpu[0]?.model.trim()}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, shared with other work. ` +
-      'Model: gbdt (100 rounds × 5 classes) on seattle-weather, 4 FP32 inputs; one row per request, OIP JSON (MLflow: its ' +
-      '`inputs` tensor JSON; /v1: `{"records": [...]}`). Load: the benchmark process keeps `concurrency` requests in flight ' +
-      `over keep-alive loopback connections, ${REQUESTS} requests or ${SECONDS} s per cell, whichever ends first. ` +
-      `${ROUNDS} interleaved rounds: req/s is the median round, p50/p99 are over all rounds' requests. ` +
-      'mlcycle runs as it ships (compiled, API-key auth, prediction log of every request to MinIO, metrics, traffic windows, ' +
-      `SQLite registry), with ${cpu.length} inference threads.`,
-    ...notes.map((n) => `${n}`),
+    `Machine: ${cpu.length} vCPU (${cpu[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}, ` +
+      `onnxruntime-node ${ortVersion}; shared with other work. Run ${run.started.toISOString().slice(0, 16)}Z–${run.finished.toISOString().slice(11, 16)}Z; ` +
+      `load average (1, 5, 15 min) ${la(run.load.before)} before the measured rounds, ${la(run.load.after)} after.`,
     '',
-    '| target | concurrency | req/s | p50 ms | p99 ms | errors | × bare |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    'Model: gbdt (100 rounds × 5 classes) on seattle-weather, 4 FP32 inputs, outputs label and probabilities; one row per request, ' +
+      'OIP JSON (bare server: the same bytes; MLflow: its `inputs` tensor JSON; /v1: `{"records": [...]}`).',
+    '',
+    `Load: bench/serving/loadgen.js, a separate Node process: closed loop, \`concurrency\` keep-alive loopback connections, each sending ` +
+      'its next pre-serialized request when the previous answer is complete (no pipelining); latency is from writing the request to ' +
+      `the last byte of the answer. ${REQUESTS} requests or ${SECONDS} s per cell, whichever ends first, after a ${WARMUP_SECONDS} s warm-up at ` +
+      `concurrency 8. ${ROUNDS} interleaved rounds: req/s is the median round, p50/p99 are over all rounds' requests. ` +
+      'The cores columns are CPU seconds per second during the cell from /proc: the server (with its threads and child processes), ' +
+      'the load generator, MinIO (the prediction log), the idle peers (the other servers, Temporal and the benchmark process), and ' +
+      '"other": the rest of the machine, i.e. other work on the shared host.',
+    '',
+    'Peers: onnxruntime-node in-process (session.run awaited in the benchmark process, no HTTP); bench/serving/bare-server.js ' +
+      '(node:http, JSON.parse, one session.run per request on the event loop, JSON out, keep-alive; same session options as ' +
+      "mlcycle's inference threads: 1 intra-op thread, all graph optimizations). mlcycle runs as it ships: compiled dist/api/main.js, " +
+      `API-key auth, prediction log of every request to MinIO, Prometheus metrics, traffic windows, SQLite registry, ${cpu.length} inference threads.`,
+    ...notes.map((n) => `\n${n}`),
+    '',
+    '| target | concurrency | req/s | p50 ms | p99 ms | errors | × bare | cores: server | loadgen | MinIO | idle peers | other |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const t of targets) {
+  for (const t of order) {
     for (const c of CONCURRENCY) {
       const m = at(t, c);
       if (!m) continue;
-      lines.push(`| ${t} | ${c} | ${m.throughput.toFixed(0)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${m.errors} | ${t === BARE ? '—' : ratio(m, at(BARE, c))} |`);
+      const other = otherCores(m.cpu);
+      lines.push(
+        `| ${t} | ${c} | ${m.throughput.toFixed(0)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${m.errors} | ${t === BARE ? '—' : fmt(ratio(m, at(BARE, c)))} | ` +
+          `${m.cpu.server.toFixed(2)} | ${t === IN_PROCESS ? '—' : m.cpu.loadgen.toFixed(2)} | ${m.cpu.minio.toFixed(2)} | ${m.cpu.idle.toFixed(2)} | ${other.toFixed(2)} |`,
+      );
     }
   }
-  const v2on = 'mlcycle /v2 infer, batching on';
-  lines.push('', '| target check | ' + CONCURRENCY.map((c) => `@${c}`).join(' | ') + ' |', '|---|' + CONCURRENCY.map(() => '---:').join('|') + '|');
-  lines.push(`| /v2 infer (batching on) ÷ bare, req/s (target ≥ 0.9; ≥ 1.5 at 64) | ${CONCURRENCY.map((c) => ratio(at(v2on, c), at(BARE, c))).join(' | ')} |`);
-  if (targets.includes(MLFLOW)) {
-    lines.push(`| /v2 infer (batching on) ÷ MLflow, req/s (target ≥ 10) | ${CONCURRENCY.map((c) => ratio(at(v2on, c), at(MLFLOW, c))).join(' | ')} |`);
+  const inside = order.flatMap((t) => CONCURRENCY.map((c) => at(t, c))).filter((m): m is Measurement => !!m?.inside);
+  if (inside.length) {
     lines.push(
-      `| p99 ms, /v2 infer vs MLflow (target: lower) | ${CONCURRENCY.map((c) => `${at(v2on, c)?.p99.toFixed(1)} vs ${at(MLFLOW, c)?.p99.toFixed(1)}`).join(' | ')} |`,
+      '',
+      "mlcycle's own view, from its /metrics around each cell (--diagnose; in a cluster variant, one process's): mean time from the " +
+        'request reaching the handler to its answer being ready, mean session.run per batch in the inference thread, requests per batch.',
+      '',
+      '| target | concurrency | client p50 ms | handler mean ms | session.run mean ms | requests per batch |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
+    for (const m of inside) {
+      lines.push(`| ${m.target} | ${m.concurrency} | ${m.p50.toFixed(3)} | ${m.inside!.handlerMs.toFixed(3)} | ${m.inside!.runMs.toFixed(3)} | ${m.inside!.perBatch.toFixed(1)} |`);
+    }
+  }
+  const errors = results.filter((r) => r.firstError);
+  for (const r of errors) lines.push('', `First error of ${r.target} @${r.concurrency}: ${r.firstError}`);
+
+  const verdict = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? ' met' : ' **missed**');
+  const check = (value: number, min: number) => (Number.isFinite(value) ? verdict(value >= min) : '');
+  lines.push('', '| target check | ' + CONCURRENCY.map((c) => `@${c}`).join(' | ') + ' |', '|---|' + CONCURRENCY.map(() => '---').join('|') + '|');
+  lines.push(
+    `| /v2 infer (batching on) ÷ bare, req/s (target ≥ 0.9; ≥ 1.5 at 64) | ${CONCURRENCY.map((c) => {
+      const r = ratio(at(V2_ON, c), at(BARE, c));
+      return `${fmt(r)}${check(r, c === 64 ? 1.5 : 0.9)}`;
+    }).join(' | ')} |`,
+  );
+  lines.push(`| /v2 infer, batching on ÷ off, req/s | ${CONCURRENCY.map((c) => fmt(ratio(at(V2_ON, c), at(V2_OFF, c)))).join(' | ')} |`);
+  const mlflowTargets = order.filter((t) => t.startsWith(MLFLOW));
+  if (mlflowTargets.length) {
+    const best = (c: number, by: (m: Measurement) => number) =>
+      mlflowTargets.map((t) => at(t, c)).filter((m): m is Measurement => !!m).sort((a, b) => by(a) - by(b))[0] as Measurement | undefined;
+    lines.push(
+      `| /v2 infer (batching on) ÷ best MLflow, req/s (target ≥ 10) | ${CONCURRENCY.map((c) => {
+        const m = best(c, (x) => -x.throughput);
+        const r = ratio(at(V2_ON, c), m);
+        return `${fmt(r)}${check(r, 10)}${m ? ` (vs ${m.target.slice(MLFLOW.length + 1)})` : ''}`;
+      }).join(' | ')} |`,
+    );
+    lines.push(
+      `| p99 ms, /v2 infer vs best MLflow (target: lower) | ${CONCURRENCY.map((c) => {
+        const a = at(V2_ON, c);
+        const b = best(c, (x) => x.p99);
+        return a && b ? `${a.p99.toFixed(2)} vs ${b.p99.toFixed(2)} (${b.target.slice(MLFLOW.length + 1)})${verdict(a.p99 < b.p99)}` : '—';
+      }).join(' | ')} |`,
     );
   }
   fs.writeFileSync(OUT, lines.join('\n') + '\n');
-  process.stdout.write(`\n${lines.join('\n')}\n\nwritten to ${path.relative(ROOT, OUT)}; analysis goes under it by hand\n`);
+  process.stdout.write(`\n${lines.join('\n')}\n\nwritten to ${path.relative(process.cwd(), OUT)}; analysis goes under it by hand\n`);
 }
 
 main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
-

@@ -1,6 +1,10 @@
-"""MLflow side of the serving benchmark: log the same ONNX model with mlflow.onnx.log_model into a file-based
-tracking store of its own, then serve it with `mlflow models serve --env-manager local`.
-Usage: python3 mlflow_serve.py <model.onnx> <work_dir> <port>. Needs `pip install mlflow onnx onnxruntime`."""
+"""MLflow side of the serving benchmark: save the same ONNX model as an MLflow model directory (mlflow.onnx
+flavor, pyfunc entry), then serve it with `mlflow models serve --env-manager local`.
+
+A model directory rather than a tracking run: serving needs nothing from a tracking store, and MLflow 3 refuses the
+file-based store unless told otherwise. Usage: python mlflow_serve.py <model.onnx> <work_dir> <port> <workers>.
+Needs `pip install mlflow onnx onnxruntime` in the interpreter that runs this (bench/.venv, see bench/serving/RESULTS.md).
+"""
 import os
 import shutil
 import sys
@@ -11,18 +15,17 @@ import onnx
 
 
 def main() -> None:
-    model_path, work_dir, port = sys.argv[1], sys.argv[2], sys.argv[3]
+    model_path, work_dir, port, workers = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     shutil.rmtree(work_dir, ignore_errors=True)
     os.makedirs(work_dir)
-    tracking_uri = "file:" + os.path.join(os.path.abspath(work_dir), "mlruns")
-    os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
-    mlflow.set_tracking_uri(tracking_uri)
-    with mlflow.start_run():
-        info = mlflow.onnx.log_model(onnx.load(model_path), name="model")
-    print(f"logged {info.model_uri}", flush=True)
+    saved = os.path.join(os.path.abspath(work_dir), "model")
+    mlflow.onnx.save_model(onnx.load(model_path), saved)
+    print(f"saved {saved} (mlflow {mlflow.__version__})", flush=True)
+    # `mlflow models serve` starts `uvicorn` by name: the interpreter's own bin directory must come first on PATH.
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", saved, "--env-manager", "local", "-h", "127.0.0.1", "-p", port, "-w", workers]
     # exec, so the benchmark's SIGTERM reaches the server itself
-    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", info.model_uri, "--env-manager", "local", "-h", "127.0.0.1", "-p", port]
-    os.execvp(cmd[0], cmd)
+    os.execvpe(cmd[0], cmd, env)
 
 
 if __name__ == "__main__":
