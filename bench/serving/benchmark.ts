@@ -19,7 +19,9 @@
  * and python3; set it up with `python3 -m venv bench/.venv && bench/.venv/bin/pip install mlflow onnx onnxruntime`.
  * --diagnose adds mlcycle variants with one shipped cost switched off by configuration (prediction log, thread
  * priority, thread count); --variants FILE adds more (see extraVariants); BENCH_PROF=DIR runs the bare server and
- * mlcycle with --cpu-prof into DIR. Writes bench/serving/RESULTS.md unless --out says otherwise.
+ * mlcycle with --cpu-prof into DIR (summarize with profile-summary.js); diagnose_variants.py builds the patched
+ * variants that bench/serving/RESULTS.md's investigation used. --only always keeps the bare server (the × bare
+ * column). Writes bench/serving/RESULTS.md unless --out says otherwise.
  */
 import { fork, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -729,7 +731,9 @@ function writeResults(results: Measurement[], order: string[], notes: string[], 
       '|---|---:|---:|---:|---:|---:|',
     );
     for (const m of inside) {
-      lines.push(`| ${m.target} | ${m.concurrency} | ${m.p50.toFixed(3)} | ${m.inside!.handlerMs.toFixed(3)} | ${m.inside!.runMs.toFixed(3)} | ${m.inside!.perBatch.toFixed(1)} |`);
+      // NaN: the series was not there (a patched variant without metrics, or the cluster process scraped got no traffic)
+      const x = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+      lines.push(`| ${m.target} | ${m.concurrency} | ${m.p50.toFixed(3)} | ${x(m.inside!.handlerMs, 3)} | ${x(m.inside!.runMs, 3)} | ${x(m.inside!.perBatch, 1)} |`);
     }
   }
   const errors = results.filter((r) => r.firstError);
