@@ -17,7 +17,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../../libs/artifacts';
 import { FAILURE_TYPES } from '../../libs/contracts';
-import { DataReadError, readDatasetFile } from '../../libs/ml/data';
+import { DataReadError, formatFromName, readDatasetFile } from '../../libs/ml/data';
 import type { DatasetFormat, ReadTable } from '../../libs/ml/data';
 import type { RawValue } from '../../libs/ml/data/types';
 import type { ModelSpec } from '../../libs/ml/spec';
@@ -167,17 +167,6 @@ export function projectRow(row: LabelledRow, columns: readonly string[], target:
 
 /** Log objects per feedback lookup: a few queries per activity, never one per object. */
 const FEEDBACK_BATCH = 2_000;
-
-/**
- * How the pipeline's ingest names a source's format (activities/training: formatFromName, module-private there):
- * by its extension, CSV otherwise. The same rule here, so the base is read exactly as training read it.
- */
-function formatFromName(source: string): DatasetFormat {
-  const name = source.split('?')[0].toLowerCase();
-  if (name.endsWith('.parquet')) return 'parquet';
-  if (name.endsWith('.jsonl') || name.endsWith('.ndjson') || name.endsWith('.json')) return 'jsonl';
-  return 'csv';
-}
 
 const FORMAT_EXT: Record<string, string> = { csv: '.csv', jsonl: '.jsonl', parquet: '.parquet' };
 

@@ -16,7 +16,7 @@ import type { StoredObject , ArtifactStore} from '../../libs/artifacts';
 import type { AppConfig } from '../../libs/config';
 import { FAILURE_TYPES } from '../../libs/contracts';
 import type { CandidateSummary, EvaluationSummary, RunStatus, StepState } from '../../libs/contracts';
-import { coerceToSchema, DataReadError, inferTable, profileTable, readDatasetFile, splitRows, validateDataset } from '../../libs/ml/data';
+import { coerceToSchema, DataReadError, formatFromName, inferTable, profileTable, readDatasetFile, splitRows, validateDataset } from '../../libs/ml/data';
 import type { FeatureColumn, Prediction, TypedTable } from '../../libs/ml/data/types';
 import { FeatureResolutionError, resolveFeatures } from '../../libs/ml/features';
 import { classificationMetrics, majorityClassBaseline, meanBaseline, regressionMetrics } from '../../libs/ml/metrics';
@@ -688,13 +688,6 @@ function toIngestResult(dataset: DatasetSnapshot): IngestResult {
     sizeBytes: dataset.sizeBytes,
     source: dataset.source,
   };
-}
-
-function formatFromName(source: string): string {
-  const name = source.split('?')[0].toLowerCase();
-  if (name.endsWith('.parquet')) return 'parquet';
-  if (name.endsWith('.jsonl') || name.endsWith('.ndjson') || name.endsWith('.json')) return 'jsonl';
-  return 'csv';
 }
 
 function contentTypeOf(format: string): string {

@@ -1,6 +1,6 @@
 /** Dataset handling: read files, type columns, validate against a spec, profile, and split. */
 export { DataReadError } from './errors';
-export { DATASET_FORMATS, detectFormat, readDatasetFile, SNIFF_BYTES } from './read';
+export { DATASET_FORMATS, detectFormat, formatFromName, readDatasetFile, SNIFF_BYTES } from './read';
 export type { DatasetFormat, ReadOptions, ReadTable } from './read';
 export {
   coerceToSchema,

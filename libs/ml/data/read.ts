@@ -23,6 +23,14 @@ import type { ColumnType, RawTable, RawValue } from './types';
 export { DataReadError } from './errors';
 
 export type DatasetFormat = 'csv' | 'jsonl' | 'parquet';
+
+/** A source's format from its name (extension, query string ignored): Parquet, JSON Lines, else CSV. */
+export function formatFromName(source: string): DatasetFormat {
+  const name = source.split('?')[0].toLowerCase();
+  if (name.endsWith('.parquet')) return 'parquet';
+  if (name.endsWith('.jsonl') || name.endsWith('.ndjson') || name.endsWith('.json')) return 'jsonl';
+  return 'csv';
+}
 export const DATASET_FORMATS: readonly DatasetFormat[] = ['csv', 'jsonl', 'parquet'];
 
 export interface ReadOptions {
