@@ -146,6 +146,9 @@ describe('decodeInferRequest', () => {
     const nested = goodInputs();
     nested[1].data = [[3, 4], [5]];
     expect(decodeError(body({}, nested)).message).toMatch(/input 'wind': data\[0\] should be an array of 1 to match shape \[2, 1\], got 2 elements/);
+    const mixed = goodInputs();
+    mixed[1].data = [3, [4]] as unknown as number[];
+    expect(decodeError(body({}, mixed)).message).toBe("input 'wind' is FP32 but element 1 is [4]; send numbers (null for a missing value)");
     const empty = goodInputs().map((i) => ({ ...i, shape: [0, 1], data: [] }));
     expect(decodeError(body({}, empty)).message).toMatch(/at least one row/);
   });

@@ -61,7 +61,9 @@ function short(v: unknown): string {
 export function flattenTensorData(name: string, data: unknown, shape: readonly number[]): unknown[] {
   if (!Array.isArray(data)) throw new OipError(`input '${name}': 'data' must be an array`);
   const expected = shape.reduce((a, b) => a * b, 1);
-  const nested = data.some((d) => Array.isArray(d));
+  // Nested data starts with an array. Flat data is not searched for stray arrays here (a hot path: every element of
+  // every request): the per-datatype conversion rejects any element that is not a number or a string.
+  const nested = data.length > 0 && Array.isArray(data[0]);
   if (!nested) {
     if (data.length !== expected) {
       throw new OipError(`input '${name}' has ${data.length} element${data.length === 1 ? '' : 's'} but shape ${describeShape(shape)} needs ${expected}`);

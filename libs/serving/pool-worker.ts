@@ -3,9 +3,8 @@
  * runs batches on them. session.run is synchronous native work, which is why it lives here and not on the API's
  * event loop. Messages are handled strictly in arrival order, so an `unload` sent after a `run` always waits for it.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { lowerThreadPriority } from '../core/threads';
 import { createOnnxSession } from '../ml/onnx/runner';
 import { float32Tensor, stringTensor } from '../ml/onnx/ort';
 import type { OrtSession, OrtTensor } from '../ml/onnx/ort';
@@ -14,21 +13,8 @@ import type { PoolReply, PoolRequest } from './pool-protocol';
 const sessions = new Map<string, OrtSession>();
 const port = parentPort!;
 
-/**
- * Inference threads run below the API thread's priority (Linux: a thread's own nice value, set through its thread
- * ID), so that when cores are scarce the event loop — HTTP parsing, health probes, metrics — gets the CPU first and
- * inference takes what is left. Best effort: elsewhere, or without /proc, the threads keep the default priority.
- */
-function lowerPriority(nice: number): void {
-  if (!nice) return;
-  try {
-    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.max(os.getPriority(tid), nice));
-  } catch {
-    // not Linux, or not permitted: keep the default
-  }
-}
-lowerPriority(Number((workerData as { nice?: number } | undefined)?.nice ?? 0));
+// Below the API thread's priority: when cores are scarce the event loop goes first, inference takes what is left.
+lowerThreadPriority(Number((workerData as { nice?: number } | undefined)?.nice ?? 0));
 
 function valueInfo(meta: OrtSession['inputMetadata']) {
   return meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] }));

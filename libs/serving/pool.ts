@@ -4,12 +4,10 @@
  * served model version; a request goes to the least busy thread, through the batching queue (batch-queue.ts).
  * A thread that dies is replaced and its sessions reloaded; the requests it held fail with PoolWorkerError.
  *
- * Threads need JavaScript. From compiled output the entry is pool-worker.js next to this file; from TypeScript
- * sources (ts-jest, the benchmark) a bootstrap installs a transpile-on-require hook built on the `typescript`
- * compiler first (as libs/ml/trainers/worker-thread.ts does for training threads).
+ * Threads start through libs/core/threads.ts, from compiled output and TypeScript sources alike.
  */
-import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnModuleThread } from '../core/threads';
 import type { BatchPolicy, QueuedJob, RawOutput } from './batch-queue';
 import { BatchQueue, concatColumns, splitOutputs } from './batch-queue';
 import type { PoolReply, PoolRequest } from './pool-protocol';
@@ -66,25 +64,8 @@ interface Slot {
   pending: Map<number, { kind: 'run'; jobs: Job[]; key: string; priority: 'live' | 'shadow' } | { kind: 'control'; resolve: (r: PoolReply) => void }>;
 }
 
-const TS_BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-const ts = require(workerData.typescriptPath);
-require.extensions['.ts'] = function (module, filename) {
-  const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-    fileName: filename,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, inlineSourceMap: true },
-  });
-  module._compile(out.outputText, filename);
-};
-require(workerData.entry);
-`;
-
 function spawnThread(nice: number): Worker {
-  const ext = path.extname(__filename);
-  const entry = path.join(__dirname, `pool-worker${ext === '.ts' ? '.ts' : '.js'}`);
-  if (ext === '.ts') return new Worker(TS_BOOTSTRAP, { eval: true, workerData: { entry, typescriptPath: require.resolve('typescript'), nice } });
-  return new Worker(entry, { workerData: { nice } });
+  return spawnModuleThread({ dirname: __dirname, filename: __filename }, 'pool-worker', { nice });
 }
 
 export class InferencePool {

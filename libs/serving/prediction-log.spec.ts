@@ -28,10 +28,29 @@ class MemorySink {
 
 const options = { replicaId: 'host-1/pod 7', sampleRate: 1, batchSize: 3, flushIntervalMs: 60_000, maxQueue: 5 };
 
+/** Waits for a condition the logger's thread makes true (bounded: fails the test after 5 s). */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 describe('PredictionLogger', () => {
+  const open: PredictionLogger[] = [];
+  const logger = (...args: ConstructorParameters<typeof PredictionLogger>) => {
+    const log = new PredictionLogger(...args);
+    open.push(log);
+    return log;
+  };
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((l) => l.close()));
+  });
+
   it('writes JSON Lines per model and day under predictions/<model>/<day>/<replica>-<seq>.jsonl', async () => {
     const sink = new MemorySink();
-    const log = new PredictionLogger(sink, options);
+    const log = logger(sink, options);
     log.log(record(1));
     log.log(record(2, 'other'));
     log.log(record(3, 'm', '2026-11-24T00:00:01.000Z'));
@@ -47,13 +66,13 @@ describe('PredictionLogger', () => {
   });
 
   it('drops and counts records when the queue is full, never blocking', () => {
-    const log = new PredictionLogger(new MemorySink(), { ...options, batchSize: 100 });
+    const log = logger(new MemorySink(), { ...options, batchSize: 100 });
     for (let i = 0; i < 8; i++) log.log(record(i));
     expect(log.stats()).toMatchObject({ queued: 5, dropped: 3 });
   });
 
   it('bounds the queue by the values it holds, so a few huge requests cannot exhaust memory', () => {
-    const log = new PredictionLogger(new MemorySink(), { ...options, batchSize: 100, maxQueuedValues: 10 });
+    const log = logger(new MemorySink(), { ...options, batchSize: 100, maxQueuedValues: 10 });
     expect(log.log(record(1))).toBe(true); // 1 + 2 + 2 + 1 values
     expect(log.log(record(2))).toBe(false);
     expect(log.stats()).toMatchObject({ queued: 1, dropped: 1 });
@@ -61,7 +80,7 @@ describe('PredictionLogger', () => {
 
   it('writes large batches as several objects of about 2 MiB', async () => {
     const sink = new MemorySink();
-    const log = new PredictionLogger(sink, { ...options, batchSize: 100, maxQueue: 100 });
+    const log = logger(sink, { ...options, batchSize: 100, maxQueue: 100 });
     const big = (i: number): PredictionRecord => ({ ...record(i), inputs: { temp: new Float32Array(300_000).fill(1.25) } });
     for (let i = 0; i < 3; i++) log.log(big(i));
     await log.flush();
@@ -70,10 +89,10 @@ describe('PredictionLogger', () => {
     expect(log.stats()).toMatchObject({ written: 3, objects: 2 });
   });
 
-  it('keeps records for the next attempt when storage fails', async () => {
+  it('keeps a failed object, under the same key, for the next attempt', async () => {
     const sink = new MemorySink();
     const errors: string[] = [];
-    const log = new PredictionLogger(sink, { ...options, batchSize: 100 }, (e) => errors.push(e.message));
+    const log = logger(sink, { ...options, batchSize: 100 }, (e) => errors.push(e.message));
     log.log(record(1));
     log.log(record(2));
     sink.fail = true;
@@ -81,27 +100,49 @@ describe('PredictionLogger', () => {
     expect(log.stats()).toMatchObject({ queued: 2, failedUploads: 1, written: 0 });
     expect(errors).toEqual(['storage down']);
     sink.fail = false;
+    log.log(record(3));
     await log.close();
-    expect(log.stats()).toMatchObject({ queued: 0, written: 2 });
-    expect(log.log(record(3))).toBe(false); // closed
+    expect(log.stats()).toMatchObject({ queued: 0, written: 3, objects: 2 });
+    // The retry wrote the first object under the key its failed attempt had; the next record went to a new one.
+    expect([...sink.objects.keys()]).toEqual(['predictions/m/2026-11-23/host-1_pod_7-00000001.jsonl', 'predictions/m/2026-11-23/host-1_pod_7-00000002.jsonl']);
+    expect(sink.objects.get('predictions/m/2026-11-23/host-1_pod_7-00000001.jsonl')!.trim().split('\n')).toHaveLength(2);
+    expect(log.log(record(4))).toBe(false); // closed
   });
 
-  it('flushes by itself once a batch is full', async () => {
+  it('writes by itself once a batch is full, without a flush', async () => {
     const sink = new MemorySink();
-    const log = new PredictionLogger(sink, options);
+    const log = logger(sink, options);
     for (let i = 0; i < 3; i++) log.log(record(i));
-    await new Promise((resolve) => setImmediate(resolve));
+    await until(() => sink.objects.size === 1);
+    expect(log.stats()).toMatchObject({ queued: 0, written: 3 });
+  });
+
+  it('writes on the flush interval', async () => {
+    const sink = new MemorySink();
+    const log = logger(sink, { ...options, batchSize: 100, flushIntervalMs: 50 });
+    log.start();
+    log.log(record(1));
+    await until(() => sink.objects.size === 1);
+    expect(log.stats()).toMatchObject({ queued: 0, written: 1 });
+  });
+
+  it('copies views of a batch down to their own rows, so only the request values are logged', async () => {
+    const sink = new MemorySink();
+    const log = logger(sink, options);
+    const batchOutput = Float32Array.of(0.1, 0.9, 0.25, 0.75, 0.5, 0.5);
+    log.log({ ...record(1), outputs: { probabilities: batchOutput.subarray(2, 4) } });
     await log.flush();
-    expect(sink.objects.size).toBe(1);
+    const line = JSON.parse([...sink.objects.values()][0].trim());
+    expect(line.outputs).toEqual({ probabilities: [0.25, 0.75] });
   });
 
   it('samples at the configured rate', () => {
     let r = 0;
-    const log = new PredictionLogger(new MemorySink(), { ...options, sampleRate: 0.25, random: () => (r = (r + 0.1) % 1) });
+    const log = logger(new MemorySink(), { ...options, sampleRate: 0.25, random: () => (r = (r + 0.1) % 1) });
     const sampled = Array.from({ length: 100 }, () => log.sampled()).filter(Boolean).length;
     expect(sampled).toBeGreaterThan(15);
     expect(sampled).toBeLessThan(35);
-    expect(new PredictionLogger(new MemorySink(), { ...options, sampleRate: 0 }).sampled()).toBe(false);
+    expect(logger(new MemorySink(), { ...options, sampleRate: 0 }).sampled()).toBe(false);
   });
 
   it('serializes typed arrays as JSON arrays and keeps keys safe', () => {

@@ -1,32 +1,21 @@
 /**
  * The prediction log: every (sampled) prediction's inputs, outputs, version, latency and status, written to object
  * storage as JSON Lines under `predictions/<model>/<yyyy-mm-dd>/<replica>-<seq>.jsonl` for drift monitoring and
- * audits. The request path only appends to a bounded in-memory queue (a full queue drops the record and counts
- * it, never slows the request); serialization and uploads happen in batches every `batchSize` records or
- * `flushIntervalMs`, and once more on shutdown — serialized a few milliseconds at a time, into objects of at most
- * 2 MiB, so that a flush never holds the event loop for long either.
+ * audits.
+ *
+ * The request path only hands the record to the log's own thread and counts it against a bounded queue (a full
+ * queue drops the record and counts it, never slows the request). The thread serializes records into objects of at
+ * most about 2 MiB (prediction-log-encoding.ts) and seals them every `batchSize` records, every `flushIntervalMs`
+ * and on shutdown; this thread names each sealed object and uploads it. A failed upload keeps its object, under
+ * the same key, for the next attempt, so a retry never writes a record twice.
  */
+import type { Worker } from 'node:worker_threads';
+import { spawnModuleThread } from '../core/threads';
+import { valuesOf } from './prediction-log-encoding';
+import type { PredictionRecord, SealedObject } from './prediction-log-encoding';
 
-export interface PredictionRecord {
-  /** ISO time the request arrived */
-  ts: string;
-  requestId: string;
-  model: string;
-  modelId?: string;
-  version?: number;
-  /** 'v2' (Open Inference Protocol) or 'v1' (records) */
-  endpoint: 'v2' | 'v1';
-  /** true when routing chose the version, false when the caller named it */
-  routed: boolean;
-  status: number;
-  latencyMs: number;
-  rows?: number;
-  /** column name → values (Float32Array or strings; NaN and '' are missing values) */
-  inputs?: Record<string, ArrayLike<number> | string[]>;
-  /** output name → values, row-major */
-  outputs?: Record<string, ArrayLike<number> | string[]>;
-  error?: string;
-}
+export type { PredictionRecord } from './prediction-log-encoding';
+export { serializeRecord } from './prediction-log-encoding';
 
 export interface PredictionLogSink {
   put(key: string, body: Buffer): Promise<void>;
@@ -41,10 +30,13 @@ export interface PredictionLogOptions {
   maxQueue: number;
   /** values (inputs and outputs, all rows) the queue may hold, so a few huge requests cannot exhaust memory */
   maxQueuedValues?: number;
+  /** nice value of the log's thread (Linux), as for the inference threads */
+  threadNice?: number;
   random?: () => number;
 }
 
 export interface PredictionLogStats {
+  /** records logged and not yet written */
   queued: number;
   dropped: number;
   written: number;
@@ -52,50 +44,54 @@ export interface PredictionLogStats {
   failedUploads: number;
 }
 
+/** Messages between the logger and its thread. */
+export type LogThreadRequest = { t: 'add'; record: PredictionRecord } | { t: 'seal'; id: number };
+export type LogThreadReply = { t: 'object'; object: SealedObject } | { t: 'sealed'; id: number };
+
 /** Replica ids name objects: keep them to characters that need no escaping in a key. */
 export function safeKeyPart(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
-function plain(values: ArrayLike<number> | string[]): unknown[] {
-  // Float32Array → numbers (JSON.stringify writes NaN as null, the protocol's missing value).
-  return Array.isArray(values) ? values : Array.from(values as ArrayLike<number>);
-}
-
-export function serializeRecord(r: PredictionRecord): string {
-  const convert = (cols?: Record<string, ArrayLike<number> | string[]>) => {
-    if (!cols) return undefined;
-    const out: Record<string, unknown[]> = {};
-    for (const [k, v] of Object.entries(cols)) out[k] = plain(v);
-    return out;
-  };
-  return JSON.stringify({ ...r, inputs: convert(r.inputs), outputs: convert(r.outputs) });
-}
-
-/** Serializing a batch is main-thread work: give the event loop a turn every few milliseconds of it. */
-const SLICE_MS = 4;
-
 /** Default bound on the values queued: ~10^7 numbers and strings, some hundreds of MB at most. */
 const DEFAULT_MAX_QUEUED_VALUES = 10_000_000;
 
-/** Largest object written (before the next record starts a new one). */
-const MAX_OBJECT_BYTES = 2 * 1024 * 1024;
+type Columns = Record<string, ArrayLike<number> | string[]>;
 
-/** The weight of a record in the queue: how many values it carries. */
-function valuesOf(r: PredictionRecord): number {
-  let n = 1;
-  for (const v of Object.values(r.inputs ?? {})) n += v.length;
-  for (const v of Object.values(r.outputs ?? {})) n += v.length;
-  return n;
+/**
+ * Structured cloning copies a typed array's whole buffer, and a result split out of a batch is a view into the
+ * batch's: copy such views down to their own rows first.
+ */
+function ownBuffers(columns: Columns | undefined): Columns | undefined {
+  if (!columns) return columns;
+  let out: Columns | undefined;
+  for (const [name, v] of Object.entries(columns)) {
+    if (ArrayBuffer.isView(v) && v.byteLength !== v.buffer.byteLength) {
+      out ??= { ...columns };
+      out[name] = (v as unknown as Float32Array).slice();
+    }
+  }
+  return out ?? columns;
+}
+
+interface PendingObject extends SealedObject {
+  /** assigned at the first upload attempt and kept for the retries */
+  key?: string;
 }
 
 export class PredictionLogger {
-  private queue: PredictionRecord[] = [];
+  private thread: Worker | undefined;
+  /** records and values handed to the thread and not yet sealed */
+  private readonly inThread = { records: 0, values: 0 };
+  /** sealed objects waiting for their upload, in order */
+  private readonly uploads: PendingObject[] = [];
+  private queuedRecords = 0;
   private queuedValues = 0;
   private seq = 0;
+  private nextSealId = 1;
+  private readonly sealWaiters = new Map<number, () => void>();
+  private uploading: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
-  private flushSoon = false;
   private closed = false;
   private readonly counters = { dropped: 0, written: 0, objects: 0, failedUploads: 0 };
   private readonly random: () => number;
@@ -120,98 +116,110 @@ export class PredictionLogger {
     return rate >= 1 || (rate > 0 && this.random() < rate);
   }
 
-  /** Appends a record; false when the queue is full and the record was dropped. */
+  /** Hands a record to the log's thread; false when the queue is full and the record was dropped. */
   log(record: PredictionRecord): boolean {
     const values = valuesOf(record);
-    if (this.closed || this.queue.length >= this.options.maxQueue || this.queuedValues + values > (this.options.maxQueuedValues ?? DEFAULT_MAX_QUEUED_VALUES)) {
+    if (this.closed || this.queuedRecords >= this.options.maxQueue || this.queuedValues + values > (this.options.maxQueuedValues ?? DEFAULT_MAX_QUEUED_VALUES)) {
       this.counters.dropped++;
       return false;
     }
-    this.queue.push(record);
+    const message: LogThreadRequest = { t: 'add', record: { ...record, inputs: ownBuffers(record.inputs), outputs: ownBuffers(record.outputs) } };
+    this.ensureThread().postMessage(message);
+    this.queuedRecords++;
     this.queuedValues += values;
-    if (this.queue.length >= this.options.batchSize && !this.flushSoon) {
-      this.flushSoon = true;
-      // Not in the request's own tick: serializing a batch is the logger's cost, not the caller's.
-      setImmediate(() => {
-        this.flushSoon = false;
-        void this.flush();
-      });
-    }
+    this.inThread.records++;
+    this.inThread.values += values;
     return true;
   }
 
   stats(): PredictionLogStats {
-    return { queued: this.queue.length, ...this.counters };
+    return { queued: this.queuedRecords, ...this.counters };
   }
 
-  /** Writes everything queued; a call during a flush joins it. A failed upload leaves its records for the next. */
-  flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    if (!this.queue.length) return Promise.resolve();
-    this.flushing = this.writeAll().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
-  }
-
-  private async writeAll(): Promise<void> {
-    while (this.queue.length) {
-      const batch = this.queue.splice(0, this.options.batchSize);
-      for (const r of batch) this.queuedValues -= valuesOf(r);
-      const groups = new Map<string, PredictionRecord[]>();
-      for (const r of batch) {
-        const prefix = `predictions/${r.model}/${r.ts.slice(0, 10)}`;
-        let g = groups.get(prefix);
-        if (!g) groups.set(prefix, (g = []));
-        g.push(r);
-      }
-      // Objects of at most MAX_OBJECT_BYTES: the S3 client hashes each body on this thread before sending it.
-      const pending = [...groups].flatMap(([prefix, records]) => records.map((r) => ({ prefix, r })));
-      let i = 0;
-      while (i < pending.length) {
-        const prefix = pending[i].prefix;
-        const lines: string[] = [];
-        let bytes = 0;
-        let sliceStart = performance.now();
-        let j = i;
-        while (j < pending.length && pending[j].prefix === prefix && (bytes < MAX_OBJECT_BYTES || j === i)) {
-          const line = serializeRecord(pending[j].r);
-          lines.push(line);
-          bytes += line.length + 1;
-          j++;
-          if (performance.now() - sliceStart > SLICE_MS) {
-            await new Promise((resolve) => setImmediate(resolve));
-            sliceStart = performance.now();
-          }
-        }
-        const key = `${prefix}/${safeKeyPart(this.options.replicaId)}-${String(++this.seq).padStart(8, '0')}.jsonl`;
-        try {
-          await this.sink.put(key, Buffer.from(lines.join('\n') + '\n', 'utf8'));
-          this.counters.written += j - i;
-          this.counters.objects++;
-          i = j;
-        } catch (err) {
-          this.counters.failedUploads++;
-          this.onError(err as Error);
-          // Keep what fits for the next attempt; the rest is dropped and counted.
-          const unwritten = pending.slice(i).map((p) => p.r);
-          const room = Math.max(0, this.options.maxQueue - this.queue.length);
-          const kept = unwritten.slice(0, room);
-          this.counters.dropped += unwritten.length - kept.length;
-          this.queue.unshift(...kept);
-          for (const r of kept) this.queuedValues += valuesOf(r);
-          return;
-        }
-      }
+  /** Seals what the thread holds and writes every sealed object (retrying failed ones once). */
+  async flush(): Promise<void> {
+    if (this.thread && this.inThread.records > 0) {
+      const id = this.nextSealId++;
+      const sealed = new Promise<void>((resolve) => this.sealWaiters.set(id, resolve));
+      this.thread.postMessage({ t: 'seal', id } satisfies LogThreadRequest);
+      await sealed;
     }
+    await this.upload();
   }
 
-  /** Stops the timer and writes what is left (one attempt). */
+  /** Stops the timer, writes what is left (one attempt) and stops the thread. */
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.flushing;
     await this.flush();
     this.closed = true;
+    const thread = this.thread;
+    this.thread = undefined;
+    await thread?.terminate();
+  }
+
+  private ensureThread(): Worker {
+    if (this.thread) return this.thread;
+    const thread = spawnModuleThread({ dirname: __dirname, filename: __filename }, 'prediction-log-thread', {
+      batchSize: this.options.batchSize,
+      nice: this.options.threadNice ?? 0,
+    });
+    // The thread holds no state worth waiting for at exit: close() seals and writes it first.
+    thread.unref();
+    thread.on('message', (msg: LogThreadReply) => {
+      if (msg.t === 'object') {
+        this.inThread.records -= msg.object.records;
+        this.inThread.values -= msg.object.values;
+        this.uploads.push(msg.object);
+        // Objects a flush seals are uploaded by that flush; one waiting behind a failed object (which has its key
+        // already) waits for the next flush, which retries them in order.
+        if (!this.uploads[0].key && this.sealWaiters.size === 0) void this.upload();
+      } else {
+        this.sealWaiters.get(msg.id)?.();
+        this.sealWaiters.delete(msg.id);
+      }
+    });
+    thread.on('error', (err) => this.onError(err));
+    thread.on('exit', () => {
+      if (this.thread !== thread) return; // terminated by close()
+      // What the thread held is lost: count it as dropped. The next record starts a new thread.
+      this.thread = undefined;
+      this.counters.dropped += this.inThread.records;
+      this.queuedRecords -= this.inThread.records;
+      this.queuedValues -= this.inThread.values;
+      this.inThread.records = 0;
+      this.inThread.values = 0;
+      for (const resolve of this.sealWaiters.values()) resolve();
+      this.sealWaiters.clear();
+    });
+    this.thread = thread;
+    return thread;
+  }
+
+  /** Uploads sealed objects in order until none is left or one fails; a call during an upload joins it. */
+  private upload(): Promise<void> {
+    this.uploading ??= this.uploadAll().finally(() => {
+      this.uploading = undefined;
+    });
+    return this.uploading;
+  }
+
+  private async uploadAll(): Promise<void> {
+    while (this.uploads.length) {
+      const o = this.uploads[0];
+      o.key ??= `${o.prefix}/${safeKeyPart(this.options.replicaId)}-${String(++this.seq).padStart(8, '0')}.jsonl`;
+      try {
+        await this.sink.put(o.key, Buffer.from(o.body.buffer, o.body.byteOffset, o.body.byteLength));
+      } catch (err) {
+        this.counters.failedUploads++;
+        this.onError(err as Error);
+        return; // kept, under its key, for the next flush
+      }
+      this.uploads.shift();
+      this.counters.written += o.records;
+      this.counters.objects++;
+      this.queuedRecords -= o.records;
+      this.queuedValues -= o.values;
+    }
   }
 }

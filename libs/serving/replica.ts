@@ -198,7 +198,7 @@ export class ServingReplica {
           await this.store.client.putObject(this.store.bucket, key, body, body.length, { 'Content-Type': 'application/x-ndjson' });
         },
       },
-      { ...options.predictionLog, replicaId: options.replicaId },
+      { ...options.predictionLog, replicaId: options.replicaId, threadNice: options.pool.threadNice },
       (err) => this.logger.warn(`prediction log upload failed (records kept for the next attempt while the queue has room): ${err.message}`),
     );
     this.metrics.registry.beforeScrape(() => this.refreshGauges());

@@ -9,8 +9,8 @@
  * dependency, so the thread first installs a minimal transpile-on-require hook built on the `typescript` compiler
  * (a devDependency, present wherever .ts sources run) and then requires worker-main.ts.
  */
-import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnModuleThread } from '../../core/threads';
 import type { TypedTable } from '../data/types';
 import { getTrainer } from './registry';
 import type { TrainerParams, TrainInput } from './types';
@@ -128,40 +128,9 @@ function deserializeError(s: SerializedError): Error {
   return e;
 }
 
-/** Installs a transpile-on-require hook for .ts files, then loads the TypeScript worker entry. */
-const TS_BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-const ts = require(workerData.typescriptPath);
-require.extensions['.ts'] = function (module, filename) {
-  const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-    fileName: filename,
-    compilerOptions: {
-      module: ts.ModuleKind.CommonJS,
-      target: ts.ScriptTarget.ES2022,
-      esModuleInterop: true,
-      experimentalDecorators: true,
-      emitDecoratorMetadata: true,
-      inlineSourceMap: true,
-    },
-  });
-  module._compile(out.outputText, filename);
-};
-require(workerData.entry);
-`;
-
 function spawnTrainingWorker(workerData: Record<string, unknown>, options: WorkerOptions): Worker {
-  const ext = path.extname(__filename);
-  const entry = path.join(__dirname, `worker-main${ext === '.ts' ? '.ts' : '.js'}`);
   const resourceLimits = options.maxOldGenerationSizeMb ? { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb } : undefined;
-  if (ext === '.ts') {
-    return new Worker(TS_BOOTSTRAP, {
-      eval: true,
-      workerData: { ...workerData, entry, typescriptPath: require.resolve('typescript') },
-      resourceLimits,
-    });
-  }
-  return new Worker(entry, { workerData, resourceLimits });
+  return spawnModuleThread({ dirname: __dirname, filename: __filename }, 'worker-main', workerData, resourceLimits);
 }
 
 /**

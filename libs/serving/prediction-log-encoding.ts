@@ -1,0 +1,122 @@
+/**
+ * The prediction log's records and how they become objects: JSON Lines grouped by model and day, at most about
+ * 2 MiB each. Pure, so that it runs on the prediction log's own thread (prediction-log-thread.ts), off the API's
+ * event loop: turning every logged number into text is the logger's largest cost.
+ */
+
+export interface PredictionRecord {
+  /** ISO time the request arrived */
+  ts: string;
+  requestId: string;
+  model: string;
+  modelId?: string;
+  version?: number;
+  /** 'v2' (Open Inference Protocol) or 'v1' (records) */
+  endpoint: 'v2' | 'v1';
+  /** true when routing chose the version, false when the caller named it */
+  routed: boolean;
+  status: number;
+  latencyMs: number;
+  rows?: number;
+  /** column name → values (Float32Array or strings; NaN and '' are missing values) */
+  inputs?: Record<string, ArrayLike<number> | string[]>;
+  /** output name → values, row-major */
+  outputs?: Record<string, ArrayLike<number> | string[]>;
+  error?: string;
+}
+
+/** An object ready to be written: its records' lines, and what they weigh in the logger's queue. */
+export interface SealedObject {
+  /** `predictions/<model>/<yyyy-mm-dd>`: the object's key is this plus the replica and a sequence number */
+  prefix: string;
+  records: number;
+  values: number;
+  body: Uint8Array;
+}
+
+/** Largest object written (before the next record starts a new one). */
+export const MAX_OBJECT_BYTES = 2 * 1024 * 1024;
+
+function plain(values: ArrayLike<number> | string[]): unknown[] {
+  // Float32Array → numbers (JSON.stringify writes NaN as null, the protocol's missing value).
+  return Array.isArray(values) ? values : Array.from(values as ArrayLike<number>);
+}
+
+export function serializeRecord(r: PredictionRecord): string {
+  const convert = (cols?: Record<string, ArrayLike<number> | string[]>) => {
+    if (!cols) return undefined;
+    const out: Record<string, unknown[]> = {};
+    for (const [k, v] of Object.entries(cols)) out[k] = plain(v);
+    return out;
+  };
+  return JSON.stringify({ ...r, inputs: convert(r.inputs), outputs: convert(r.outputs) });
+}
+
+/** The weight of a record in the queue: how many values it carries. */
+export function valuesOf(r: PredictionRecord): number {
+  let n = 1;
+  for (const v of Object.values(r.inputs ?? {})) n += v.length;
+  for (const v of Object.values(r.outputs ?? {})) n += v.length;
+  return n;
+}
+
+export function objectPrefix(r: Pick<PredictionRecord, 'model' | 'ts'>): string {
+  return `predictions/${r.model}/${r.ts.slice(0, 10)}`;
+}
+
+interface OpenObject {
+  lines: string[];
+  bytes: number;
+  records: number;
+  values: number;
+}
+
+/**
+ * Collects serialized records into one open object per prefix. An object is sealed when the next record would
+ * start past `maxObjectBytes`, and every open object is sealed once `batchSize` records are open (or on `sealAll`).
+ * Objects come out in the order their prefixes were opened.
+ */
+export class LogObjectAssembler {
+  private readonly open = new Map<string, OpenObject>();
+  private openRecords = 0;
+  private readonly encoder = new TextEncoder();
+
+  constructor(
+    private readonly batchSize: number,
+    private readonly maxObjectBytes = MAX_OBJECT_BYTES,
+  ) {}
+
+  /** Adds a record; returns the objects this sealed. */
+  add(record: PredictionRecord): SealedObject[] {
+    const sealed: SealedObject[] = [];
+    const prefix = objectPrefix(record);
+    let target = this.open.get(prefix);
+    if (target && target.bytes >= this.maxObjectBytes) {
+      sealed.push(this.seal(prefix, target));
+      target = undefined;
+    }
+    if (!target) {
+      target = { lines: [], bytes: 0, records: 0, values: 0 };
+      this.open.set(prefix, target);
+    }
+    const line = serializeRecord(record);
+    target.lines.push(line);
+    target.bytes += line.length + 1;
+    target.records++;
+    target.values += valuesOf(record);
+    this.openRecords++;
+    if (this.openRecords >= this.batchSize) sealed.push(...this.sealAll());
+    return sealed;
+  }
+
+  sealAll(): SealedObject[] {
+    return [...this.open].map(([prefix, o]) => this.seal(prefix, o));
+  }
+
+  private seal(prefix: string, o: OpenObject): SealedObject {
+    this.open.delete(prefix);
+    this.openRecords -= o.records;
+    // TextEncoder gives the body a buffer of its own, which can be transferred to the uploading thread.
+    return { prefix, records: o.records, values: o.values, body: this.encoder.encode(o.lines.join('\n') + '\n') };
+  }
+}
