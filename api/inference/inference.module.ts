@@ -12,6 +12,7 @@ import type { AppConfig } from '../../libs/config';
 import { RegistryService } from '../../libs/registry';
 import { defaultReplicaId, ServingReplica } from '../../libs/serving/replica';
 import { ApiKeyVerifier } from '../common/auth/api-key.verifier';
+import { apiWorkerIndex, ClusterMember } from '../cluster';
 import { InferFastPath } from './fast-path';
 import { InferenceService } from './inference.service';
 import { MetricsController } from './metrics.controller';
@@ -24,7 +25,8 @@ export function createReplica(config: AppConfig, registry: RegistryService, stor
     registry,
     store,
     {
-      replicaId: s.replicaId ?? defaultReplicaId(),
+      // A fixed ID (a pod name) is shared by the processes of one API group: each adds its index to it.
+      replicaId: s.replicaId ? `${s.replicaId}${apiWorkerIndex() ? `-${apiWorkerIndex()}` : ''}` : defaultReplicaId(),
       reconcileIntervalMs: s.reconcileIntervalMs,
       idleUnloadMs: s.idleUnloadMs,
       statsFlushMs: s.statsFlushMs,
@@ -49,6 +51,11 @@ export function createReplica(config: AppConfig, registry: RegistryService, stor
   controllers: [OipController, PredictController, MetricsController],
   providers: [
     { provide: ServingReplica, inject: [APP_CONFIG, RegistryService, ArtifactStore], useFactory: createReplica },
+    {
+      provide: ClusterMember,
+      inject: [ServingReplica],
+      useFactory: (replica: ServingReplica) => (apiWorkerIndex() ? new ClusterMember(() => replica.renderMetrics()) : null),
+    },
     InferenceService,
   ],
   exports: [ServingReplica],

@@ -4,12 +4,17 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import type { Response } from 'express';
 import { PROMETHEUS_CONTENT_TYPE } from '../../libs/serving/prometheus';
 import { ServingReplica } from '../../libs/serving/replica';
+import { ClusterMember } from '../cluster';
 import { Public } from '../common/auth/roles.decorator';
 
 @ApiTags('inference')
 @Controller('metrics')
 export class MetricsController {
-  constructor(@Inject(ServingReplica) private readonly replica: ServingReplica) {}
+  constructor(
+    @Inject(ServingReplica) private readonly replica: ServingReplica,
+    /** set in a process of an API group (MLCYCLE_API_PROCESSES > 1): a scrape answers for the whole group */
+    @Inject(ClusterMember) private readonly cluster: ClusterMember | null,
+  ) {}
 
   @Get()
   @Public()
@@ -21,8 +26,8 @@ export class MetricsController {
   })
   @ApiProduces(PROMETHEUS_CONTENT_TYPE)
   @ApiOkResponse({ description: 'text exposition format 0.0.4', schema: { type: 'string' } })
-  metrics(@Res() res: Response): void {
-    const body = Buffer.from(this.replica.renderMetrics(), 'utf8');
+  async metrics(@Res() res: Response): Promise<void> {
+    const body = Buffer.from(this.cluster ? await this.cluster.collect() : this.replica.renderMetrics(), 'utf8');
     // Written as is: express's res.send would reorder the content type's parameters.
     res.status(200);
     res.setHeader('Content-Type', PROMETHEUS_CONTENT_TYPE);

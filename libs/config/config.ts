@@ -23,7 +23,8 @@ const servingEnv = {
   MLCYCLE_SERVING_IDLE_UNLOAD_MS: z.coerce.number().int().min(0).default(60_000),
   MLCYCLE_SERVING_STATS_FLUSH_MS: z.coerce.number().int().min(100).max(300_000).default(2_000),
   MLCYCLE_SERVING_STATS_RETENTION_HOURS: z.coerce.number().int().min(1).default(168),
-  MLCYCLE_INFERENCE_THREADS: z.coerce.number().int().min(1).max(256).default(Math.max(1, os.availableParallelism())),
+  /** default: the cores shared out among the API processes (MLCYCLE_API_PROCESSES), at least one each */
+  MLCYCLE_INFERENCE_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   MLCYCLE_INFERENCE_BATCHING: bool.default('true'),
   MLCYCLE_INFERENCE_FAST_PATH: bool.default('true'),
   MLCYCLE_INFERENCE_THREAD_NICE: z.coerce.number().int().min(0).max(19).default(10),
@@ -59,7 +60,7 @@ export interface ServingConfig {
   predictionLog: { sampleRate: number; batchSize: number; flushIntervalMs: number; maxQueue: number };
 }
 
-function servingConfig(e: z.output<z.ZodObject<typeof servingEnv>>): ServingConfig {
+function servingConfig(e: z.output<z.ZodObject<typeof servingEnv>>, apiProcesses: number): ServingConfig {
   return {
     enabled: e.MLCYCLE_SERVING_ENABLED,
     replicaId: e.MLCYCLE_SERVING_REPLICA_ID,
@@ -67,7 +68,7 @@ function servingConfig(e: z.output<z.ZodObject<typeof servingEnv>>): ServingConf
     idleUnloadMs: e.MLCYCLE_SERVING_IDLE_UNLOAD_MS,
     statsFlushMs: e.MLCYCLE_SERVING_STATS_FLUSH_MS,
     statsRetentionHours: e.MLCYCLE_SERVING_STATS_RETENTION_HOURS,
-    threads: e.MLCYCLE_INFERENCE_THREADS,
+    threads: e.MLCYCLE_INFERENCE_THREADS ?? Math.max(1, Math.floor(os.availableParallelism() / apiProcesses)),
     batching: e.MLCYCLE_INFERENCE_BATCHING,
     fastPath: e.MLCYCLE_INFERENCE_FAST_PATH,
     threadNice: e.MLCYCLE_INFERENCE_THREAD_NICE,
@@ -89,6 +90,7 @@ const envSchema = z.object({
   MLCYCLE_DATA_DIR: z.string().min(1).default(path.resolve(process.cwd(), '.mlcycle')),
   MLCYCLE_API_PORT: port.default(3000),
   MLCYCLE_API_HOST: z.string().min(1).default('127.0.0.1'),
+  MLCYCLE_API_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
   MLCYCLE_TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[^:\s]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:7233')
@@ -146,7 +148,8 @@ const SECRET_VARIABLES = new Set(['MLCYCLE_ADMIN_KEY', 'MLCYCLE_S3_SECRET_KEY'])
 
 export interface AppConfig {
   dataDir: string;
-  api: { host: string; port: number };
+  /** processes: API processes sharing the port (node:cluster), each a serving replica */
+  api: { host: string; port: number; processes: number };
   temporal: { address: string; namespace: string; uiUrl: string; taskQueuePrefix: string };
   s3: { endpoint: string; accessKey: string; secretKey: string; bucket: string; region: string; consoleUrl?: string };
   db: { type: 'sqlite'; path: string; logging: boolean } | { type: 'postgres'; url: string; logging: boolean };
@@ -187,7 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const dataDir = path.resolve(e.MLCYCLE_DATA_DIR);
   return {
     dataDir,
-    api: { host: e.MLCYCLE_API_HOST, port: e.MLCYCLE_API_PORT },
+    api: { host: e.MLCYCLE_API_HOST, port: e.MLCYCLE_API_PORT, processes: e.MLCYCLE_API_PROCESSES },
     temporal: {
       address: e.MLCYCLE_TEMPORAL_ADDRESS,
       namespace: e.MLCYCLE_TEMPORAL_NAMESPACE,
@@ -212,7 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     externalTrainersFile: e.MLCYCLE_EXTERNAL_TRAINERS,
     trainingConcurrency: e.MLCYCLE_TRAINING_CONCURRENCY,
     logLevel: e.MLCYCLE_LOG_LEVEL,
-    serving: servingConfig(e),
+    serving: servingConfig(e, e.MLCYCLE_API_PROCESSES),
     adminKey: e.MLCYCLE_ADMIN_KEY,
   };
 }

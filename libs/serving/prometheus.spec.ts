@@ -1,4 +1,4 @@
-import { Counter, escapeLabelValue, formatValue, Histogram, MetricsRegistry } from './prometheus';
+import { Counter, escapeLabelValue, formatValue, Histogram, mergeExpositions, MetricsRegistry } from './prometheus';
 
 describe('Prometheus text format 0.0.4', () => {
   it('renders HELP, TYPE and one line per series, ending in a line feed', () => {
@@ -73,5 +73,48 @@ describe('Prometheus text format 0.0.4', () => {
     expect(r.render()).toContain('loaded{version="1"} 2');
     g.remove({ version: '1' });
     expect(g.samples()).toEqual([]);
+  });
+});
+
+describe('mergeExpositions', () => {
+  function process(requests: number, busy: number, latencies: number[]): string {
+    const r = new MetricsRegistry();
+    const c = r.counter('req_total', 'Requests', ['model']);
+    const g = r.gauge('busy', 'Busy threads');
+    const h = r.histogram('lat_seconds', 'Latency', ['model'], [0.1, 1]);
+    c.inc({ model: 'm' }, requests);
+    g.set(undefined, busy);
+    for (const l of latencies) h.observe({ model: 'm' }, l);
+    return r.render();
+  }
+
+  it('sums counters and histograms series by series and keeps each process gauge under a worker label', () => {
+    const merged = mergeExpositions([
+      { worker: '1', text: process(3, 2, [0.05, 0.5]) },
+      { worker: '2', text: process(4, 1, [2]) },
+    ]);
+    const lines = merged.trim().split('\n');
+    expect(lines.filter((l) => l === '# TYPE req_total counter')).toHaveLength(1);
+    expect(lines).toContain('req_total{model="m"} 7');
+    expect(lines).toContain('busy{worker="1"} 2');
+    expect(lines).toContain('busy{worker="2"} 1');
+    expect(lines).toContain('lat_seconds_bucket{model="m",le="0.1"} 1');
+    expect(lines).toContain('lat_seconds_bucket{model="m",le="1"} 2');
+    expect(lines).toContain('lat_seconds_bucket{model="m",le="+Inf"} 3');
+    expect(lines).toContain('lat_seconds_count{model="m"} 3');
+    expect(lines).toContain('lat_seconds_sum{model="m"} 2.55');
+  });
+
+  it('keeps a series only one process has', () => {
+    const one = new MetricsRegistry();
+    one.counter('req_total', 'Requests', ['model']).inc({ model: 'a' });
+    const two = new MetricsRegistry();
+    two.counter('req_total', 'Requests', ['model']).inc({ model: 'b' }, 2);
+    const merged = mergeExpositions([
+      { worker: '1', text: one.render() },
+      { worker: '2', text: two.render() },
+    ]);
+    expect(merged).toContain('req_total{model="a"} 1\n');
+    expect(merged).toContain('req_total{model="b"} 2\n');
   });
 });

@@ -216,3 +216,62 @@ export class MetricsRegistry {
     return [...this.metrics.values()].map((m) => m.render()).join('\n') + '\n';
   }
 }
+
+function parseSampleValue(text: string): number {
+  if (text === '+Inf') return Infinity;
+  if (text === '-Inf') return -Infinity;
+  return Number(text);
+}
+
+/** `name{a="1"}` + worker → `name{a="1",worker="2"}`; `name` → `name{worker="2"}`. */
+function withLabel(series: string, label: string, value: string): string {
+  const pair = `${label}="${escapeLabelValue(value)}"`;
+  return series.endsWith('}') ? `${series.slice(0, -1)},${pair}}` : `${series}{${pair}}`;
+}
+
+/**
+ * One exposition from the expositions of several processes serving together (node:cluster): counters and
+ * histograms are summed series by series, which is what a scrape of one process would have shown had it done all
+ * the work; gauges are states of one process (threads busy, versions loaded, start time) that no sum or maximum
+ * describes for all of them, so each process's gauge samples are kept, told apart by a `worker` label.
+ */
+export function mergeExpositions(parts: ReadonlyArray<{ worker: string; text: string }>): string {
+  interface Family {
+    help?: string;
+    type?: string;
+    series: Map<string, number>;
+  }
+  const families = new Map<string, Family>();
+  const family = (name: string) => {
+    let f = families.get(name);
+    if (!f) families.set(name, (f = { series: new Map() }));
+    return f;
+  };
+  for (const { worker, text } of parts) {
+    let current: Family | undefined;
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      if (line.startsWith('# HELP ') || line.startsWith('# TYPE ')) {
+        const rest = line.slice(7);
+        const name = rest.slice(0, rest.indexOf(' '));
+        current = family(name);
+        if (line.startsWith('# HELP ')) current.help ??= line;
+        else current.type ??= line;
+        continue;
+      }
+      if (line.startsWith('#')) continue;
+      const at = line.lastIndexOf(' ');
+      let series = line.slice(0, at);
+      const f = current ?? family(series.split('{', 1)[0]);
+      if (!f.type || f.type.endsWith(' gauge') || f.type.endsWith(' untyped')) series = withLabel(series, 'worker', worker);
+      f.series.set(series, (f.series.get(series) ?? 0) + parseSampleValue(line.slice(at + 1)));
+    }
+  }
+  const out: string[] = [];
+  for (const f of families.values()) {
+    if (f.help) out.push(f.help);
+    if (f.type) out.push(f.type);
+    for (const [series, value] of f.series) out.push(`${series} ${formatValue(value)}`);
+  }
+  return out.join('\n') + '\n';
+}
