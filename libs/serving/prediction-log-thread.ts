@@ -22,7 +22,7 @@ function post(objects: SealedObject[]): void {
 
 port.on('message', (msg: LogThreadRequest) => {
   if (msg.t === 'add') {
-    post(assembler.add(msg.record));
+    for (const record of msg.records) post(assembler.add(record));
   } else {
     post(assembler.sealAll());
     port.postMessage({ t: 'sealed', id: msg.id } satisfies LogThreadReply);

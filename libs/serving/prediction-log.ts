@@ -45,13 +45,20 @@ export interface PredictionLogStats {
 }
 
 /** Messages between the logger and its thread. */
-export type LogThreadRequest = { t: 'add'; record: PredictionRecord } | { t: 'seal'; id: number };
+export type LogThreadRequest = { t: 'add'; records: PredictionRecord[] } | { t: 'seal'; id: number };
 export type LogThreadReply = { t: 'object'; object: SealedObject } | { t: 'sealed'; id: number };
 
 /** Replica ids name objects: keep them to characters that need no escaping in a key. */
 export function safeKeyPart(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]/g, '_');
 }
+
+/**
+ * Records go to the log's thread in groups: every message wakes the thread and costs this thread a fixed overhead,
+ * which one message per request would pay at every request. A record waits here at most HANDOFF_MS.
+ */
+const HANDOFF_RECORDS = 64;
+const HANDOFF_MS = 20;
 
 /** Default bound on the values queued: ~10^7 numbers and strings, some hundreds of MB at most. */
 const DEFAULT_MAX_QUEUED_VALUES = 10_000_000;
@@ -81,6 +88,9 @@ interface PendingObject extends SealedObject {
 
 export class PredictionLogger {
   private thread: Worker | undefined;
+  /** records logged since the last hand-off to the thread (one message per few records, not one per record) */
+  private outbox: PredictionRecord[] = [];
+  private handOffTimer: NodeJS.Timeout | undefined;
   /** records and values handed to the thread and not yet sealed */
   private readonly inThread = { records: 0, values: 0 };
   /** sealed objects waiting for their upload, in order */
@@ -123,12 +133,11 @@ export class PredictionLogger {
       this.counters.dropped++;
       return false;
     }
-    const message: LogThreadRequest = { t: 'add', record: { ...record, inputs: ownBuffers(record.inputs), outputs: ownBuffers(record.outputs) } };
-    this.ensureThread().postMessage(message);
+    this.outbox.push({ ...record, inputs: ownBuffers(record.inputs), outputs: ownBuffers(record.outputs) });
+    if (this.outbox.length >= HANDOFF_RECORDS) this.handOff();
+    else this.handOffTimer ??= setTimeout(() => this.handOff(), HANDOFF_MS).unref();
     this.queuedRecords++;
     this.queuedValues += values;
-    this.inThread.records++;
-    this.inThread.values += values;
     return true;
   }
 
@@ -136,8 +145,21 @@ export class PredictionLogger {
     return { queued: this.queuedRecords, ...this.counters };
   }
 
+  /** Posts the records waiting on this thread to the log's thread, in one message. */
+  private handOff(): void {
+    clearTimeout(this.handOffTimer);
+    this.handOffTimer = undefined;
+    if (!this.outbox.length) return;
+    const records = this.outbox;
+    this.outbox = [];
+    this.ensureThread().postMessage({ t: 'add', records } satisfies LogThreadRequest);
+    this.inThread.records += records.length;
+    for (const r of records) this.inThread.values += valuesOf(r);
+  }
+
   /** Seals what the thread holds and writes every sealed object (retrying failed ones once). */
   async flush(): Promise<void> {
+    this.handOff();
     if (this.thread && this.inThread.records > 0) {
       const id = this.nextSealId++;
       const sealed = new Promise<void>((resolve) => this.sealWaiters.set(id, resolve));
