@@ -157,8 +157,8 @@ export class MonitoringActivities {
       }
       const outputs = championOutputs(records, reference);
       prediction = reference.classes
-        ? detectColumnDrift({ name: 'prediction', kind: 'categorical', reference: reference.evaluationOutputs.labels ?? [], current: outputs.labels }, predictionDriftOptions(policy))
-        : detectColumnDrift({ name: 'prediction', kind: 'numeric', reference: Float64Array.from(reference.evaluationOutputs.values ?? [], nanOfNull), current: Float64Array.from(outputs.values) }, predictionDriftOptions(policy));
+        ? detectColumnDrift({ name: 'prediction', kind: 'categorical', reference: reference.evaluationOutputs.labels ?? [], current: outputs.labels }, outputDriftOptions(policy, 'prediction'))
+        : detectColumnDrift({ name: 'prediction', kind: 'numeric', reference: Float64Array.from(reference.evaluationOutputs.values ?? [], nanOfNull), current: Float64Array.from(outputs.values) }, outputDriftOptions(policy, 'prediction'));
       histograms['(prediction)'] = reference.classes
         ? histogramPair('categorical', reference.evaluationOutputs.labels ?? [], outputs.labels)
         : histogramPair('numeric', Float64Array.from(reference.evaluationOutputs.values ?? [], nanOfNull), Float64Array.from(outputs.values));
@@ -168,7 +168,7 @@ export class MonitoringActivities {
       online = await this.onlineQuality(model, reference, records, policy);
       // Ground truth shows what the features cannot: the mix of outcomes itself moving (prior or concept shift).
       if (!insufficient && reference.labels && online.labels && online.labels.length >= policy.minLabelled) {
-        labelDrift = detectColumnDrift({ name: 'label', kind: 'categorical', reference: reference.labels, current: online.labels }, predictionDriftOptions(policy));
+        labelDrift = detectColumnDrift({ name: 'label', kind: 'categorical', reference: reference.labels, current: online.labels }, outputDriftOptions(policy, 'label'));
         histograms['(label)'] = histogramPair('categorical', reference.labels, online.labels);
       }
     }
@@ -508,9 +508,10 @@ function driftOptions(policy: MonitoringPolicy, features: readonly FeatureColumn
   return { driftShare: policy.driftShare, columnOptions, columns: features.map((f) => f.name) };
 }
 
-function predictionDriftOptions(policy: MonitoringPolicy): DriftOptions {
-  const o = policy.columns['(prediction)'];
-  return o ? { columnOptions: { prediction: { ...(o.method !== 'auto' ? { method: o.method } : {}), ...(o.threshold !== undefined ? { threshold: o.threshold } : {}) } } } : {};
+/** The spec's `(prediction)` or `(label)` entry of `monitoring.columns`, for the drift of outputs or of true labels. */
+function outputDriftOptions(policy: MonitoringPolicy, column: 'prediction' | 'label'): DriftOptions {
+  const o = policy.columns[`(${column})`];
+  return o ? { columnOptions: { [column]: { ...(o.method !== 'auto' ? { method: o.method } : {}), ...(o.threshold !== undefined ? { threshold: o.threshold } : {}) } } } : {};
 }
 
 /** The champion's outputs in the window (what serving answered), row by row. */

@@ -93,7 +93,7 @@ const rolloutSchema = z
     path: ['strategy'],
   });
 
-export const DRIFT_METHODS = ['auto', 'ks', 'chisquare', 'z', 'wasserstein', 'jensenshannon', 'psi'] as const;
+export const DRIFT_METHODS = ['auto', 'ks', 'chisquare', 'chi2_contingency', 'z', 'wasserstein', 'jensenshannon', 'psi'] as const;
 
 /**
  * Production monitoring and retraining (optional in a spec: `monitoringPolicy()` fills the defaults, so specs written

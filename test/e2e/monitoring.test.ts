@@ -84,7 +84,8 @@ describeEachDatabase('monitoring', (db: DbKind) => {
     suite = await openServingSuite(db, { MLCYCLE_PREDICTION_LOG_FLUSH_MS: '200' });
     const spec = parseModelSpec({
       ...weatherSpec(name, { name: 'gbdt', params: { max_iter: 20 } }),
-      monitoring: { minSamples: 100, minLabelled: 50, maxQualityDrop: 0.05, webhook: { url: webhook.url, secretEnv: SECRET_ENV } },
+      // The true labels are tested with the two-sample chi-square (the report says which test ran).
+      monitoring: { minSamples: 100, minLabelled: 50, maxQualityDrop: 0.05, columns: { '(label)': { method: 'chi2_contingency' } }, webhook: { url: webhook.url, secretEnv: SECRET_ENV } },
     });
     const trained = await trainVersion(suite, spec, WEATHER_CSV);
     model = trained.model;
@@ -217,6 +218,7 @@ describeEachDatabase('monitoring', (db: DbKind) => {
     expect(report.json.report.verdict).toMatchObject({ headline: 'Model quality dropped', tone: 'alert' });
     expect(report.json.report.dataQuality.columns.find((c: { column: string }) => c.column === 'weather').unseenExamples).toEqual(['hail']);
     expect(report.json.report.operations[0]).toMatchObject({ version: model.championVersion, requests: 240, errors: 0 });
+    expect(report.json.report.labelDrift).toMatchObject({ column: 'label', method: 'chi2_contingency', methodChosenBy: 'option' });
 
     expect((await call(suite, 'GET', `/v1/models/${name}/monitoring/00000000-0000-4000-8000-000000000000`, undefined, {}, ds)).status).toBe(404);
     expect((await call(suite, 'GET', `/v1/models/${name}/monitoring/nope`, undefined, {}, ds)).json.message).toMatch(/not a valid report id/);

@@ -1,6 +1,7 @@
 import { expectClose, fixtures } from './__fixtures__/fixtures';
 import { alignCategories, alignValues, categoricalSample, firstKeyIndex, numericSample } from './samples';
 import {
+  chiSquareContingency,
   chiSquareTest,
   histogramSorted,
   jensenShannonDistance,
@@ -62,6 +63,24 @@ describe('chi-square as Evidently runs scipy.stats.chisquare', () => {
 
   it('a single category has nothing to test: p = 1', () => {
     expect(chiSquareTest(Float64Array.of(40), Float64Array.of(70))).toEqual({ statistic: 0, pValue: 1, dof: 0 });
+  });
+});
+
+describe('chi-square test of homogeneity as scipy.stats.chi2_contingency', () => {
+  // Expected values printed by SciPy 1.16: stats.chi2_contingency([reference, current]).
+  it.each([
+    ['three categories', [30, 50, 20], [45, 40, 15], 4.825396825396825, 0.08957326253887996, 2],
+    ['two categories, with Yates correction', [70, 30], [55, 45], 4.181333333333333, 0.04087153408900628, 1],
+    ['a category only the current sample has: finite, unlike goodness of fit', [70, 30, 0], [55, 40, 5], 8.228571428571428, 0.016337605961220244, 2],
+  ] as const)('%s', (name, reference, current, statistic, pValue, dof) => {
+    const result = chiSquareContingency(Float64Array.from(reference), Float64Array.from(current));
+    expectClose(result.statistic, statistic, `${name} statistic`);
+    expectClose(result.pValue, pValue, `${name} p-value`);
+    expect(result.dof).toBe(dof);
+  });
+
+  it('a single category has nothing to test: p = 1', () => {
+    expect(chiSquareContingency(Float64Array.of(40), Float64Array.of(70))).toEqual({ statistic: 0, pValue: 1, dof: 0 });
   });
 });
 

@@ -82,6 +82,38 @@ export function chiSquareTest(referenceCounts: Float64Array, currentCounts: Floa
   return { statistic, pValue: statistic === Infinity ? 0 : chiSquareSf(statistic, dof), dof };
 }
 
+/**
+ * Chi-square test of homogeneity, scipy.stats.chi2_contingency([reference counts, current counts]) with its defaults:
+ * both samples are treated as draws, so the reference's own sampling noise is accounted for, unlike the
+ * goodness-of-fit `chiSquareTest`, whose false-alarm rate grows with the window/reference ratio. Expected counts come
+ * from the pooled shares; with one degree of freedom Yates' continuity correction moves every observed count up to
+ * 0.5 towards its expected count (SciPy's `correction=True`). A category only one sample has gives a finite statistic.
+ * One category: p = 1 (no degrees of freedom; SciPy returns statistic 0 and p 1).
+ */
+export function chiSquareContingency(referenceCounts: Float64Array, currentCounts: Float64Array): ChiSquareResult {
+  const k = referenceCounts.length;
+  const nRef = sum(referenceCounts);
+  const nCur = sum(currentCounts);
+  const n = nRef + nCur;
+  const dof = k - 1;
+  if (dof < 1) return { statistic: 0, pValue: 1, dof: 0 };
+  const yates = dof === 1;
+  let statistic = 0;
+  for (let i = 0; i < k; i++) {
+    const column = referenceCounts[i] + currentCounts[i];
+    for (const [observed, rowTotal] of [
+      [referenceCounts[i], nRef],
+      [currentCounts[i], nCur],
+    ] as const) {
+      const expected = (rowTotal * column) / n;
+      let delta = observed - expected;
+      if (yates) delta = Math.sign(delta) * Math.max(0, Math.abs(delta) - 0.5);
+      statistic += (delta * delta) / expected;
+    }
+  }
+  return { statistic, pValue: chiSquareSf(statistic, dof), dof };
+}
+
 export interface ZResult {
   statistic: number;
   pValue: number;

@@ -55,6 +55,7 @@ export function expectClose(actual: number | null, expected: number | null, labe
     if (actual !== expected) throw new Error(`${label}: expected ${expected}, got ${actual}`);
     return;
   }
+  if (actual === expected) return; // equal infinities included
   const difference = Math.abs(actual - expected);
   if (!(difference <= Math.max(absoluteFloor, TOLERANCE * Math.abs(expected)))) {
     throw new Error(`${label}: expected ${expected}, got ${actual} (difference ${difference})`);
