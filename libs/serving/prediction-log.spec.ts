@@ -136,6 +136,25 @@ describe('PredictionLogger', () => {
     expect(line.outputs).toEqual({ probabilities: [0.25, 0.75] });
   });
 
+  it('counts what a dead thread held as dropped and carries on with a new thread', async () => {
+    const sink = new MemorySink();
+    const errors: string[] = [];
+    const log = logger(sink, { ...options, batchSize: 100 }, (e) => errors.push(e.message));
+    log.log(record(1));
+    log.log(record(2));
+    await log.flush(); // the first thread is running and has written both
+    log.log(record(3));
+    // Hand record 3 over, then stop the thread before it seals anything: what it held is lost.
+    (log as unknown as { handOff(): void }).handOff();
+    await (log as unknown as { thread: { terminate(): Promise<number> } }).thread.terminate();
+    await until(() => log.stats().dropped === 1);
+    expect(log.stats()).toMatchObject({ queued: 0, dropped: 1, written: 2 });
+    log.log(record(4));
+    await log.flush();
+    expect(log.stats()).toMatchObject({ queued: 0, dropped: 1, written: 3 });
+    expect([...sink.objects.values()].join('')).toContain('"requestId":"r4"');
+  });
+
   it('samples at the configured rate', () => {
     let r = 0;
     const log = logger(new MemorySink(), { ...options, sampleRate: 0.25, random: () => (r = (r + 0.1) % 1) });

@@ -57,7 +57,7 @@ describe('API process group (MLCYCLE_API_PROCESSES=2)', () => {
         MLCYCLE_LOG_LEVEL: 'info',
       }),
     };
-    group = new ManagedProcess('api group', process.execPath, ['-r', path.join(ROOT, 'test/support/ts-register.js'), path.join(ROOT, 'api/main.ts')], path.join(dataDir, 'api.log'), env, ROOT);
+    group = new ManagedProcess('api group', process.execPath, ['-r', path.join(ROOT, 'scripts/ts-register.js'), path.join(ROOT, 'api/main.ts')], path.join(dataDir, 'api.log'), env, ROOT);
     await waitUntil(
       'the API group to serve the model',
       async () => (await fetch(`${url}/v2/models/${name}/ready`, { headers: { authorization: `Bearer ${suite.key}` } }).catch(() => undefined))?.status === 200,
