@@ -109,6 +109,16 @@ describe('PredictionLogger', () => {
     expect(log.log(record(4))).toBe(false); // closed
   });
 
+  it('drops and counts a record logged while close() writes the rest', async () => {
+    const sink = new MemorySink();
+    const log = logger(sink, options);
+    log.log(record(1));
+    const closing = log.close();
+    expect(log.log(record(2))).toBe(false);
+    await closing;
+    expect(log.stats()).toEqual({ queued: 0, dropped: 1, written: 1, objects: 1, failedUploads: 0 });
+  });
+
   it('writes by itself once a batch is full, without a flush', async () => {
     const sink = new MemorySink();
     const log = logger(sink, options);

@@ -173,8 +173,9 @@ export class PredictionLogger {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.flush();
+    // First: a record logged while the last flush runs is dropped and counted, never left behind unwritten.
     this.closed = true;
+    await this.flush();
     const thread = this.thread;
     this.thread = undefined;
     await thread?.terminate();
