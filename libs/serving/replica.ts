@@ -164,6 +164,8 @@ export class ServingReplica {
   private readonly models = new Map<string, ServedModel>();
   private reconcileTimer: NodeJS.Timeout | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
+  /** the last traffic-window write (never rejects: writeStats keeps failed windows and logs) */
+  private statsWrite: Promise<void> = Promise.resolve();
   private ticking: Promise<void> | undefined;
   private stopped = false;
   private firstReconcileDone = false;
@@ -671,7 +673,17 @@ export class ServingReplica {
 
   // ---- stats and gauges ----
 
-  async flushStats(): Promise<void> {
+  /**
+   * Writes the traffic windows recorded so far. Writes happen one at a time, in order: a caller that awaits this
+   * (a test, drain() at shutdown) finds everything recorded before its call written, or kept for the next flush,
+   * even when the timer's flush had already taken the earlier windows and was still writing them.
+   */
+  flushStats(): Promise<void> {
+    this.statsWrite = this.statsWrite.then(() => this.writeStats());
+    return this.statsWrite;
+  }
+
+  private async writeStats(): Promise<void> {
     const windows = this.stats.flush();
     if (!windows.length) return;
     try {
