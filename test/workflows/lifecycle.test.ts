@@ -58,7 +58,8 @@ async function servedModel(monitoring: Record<string, unknown> = {}): Promise<{ 
     args: [{ modelId: model.id, modelName: model.name, startedBy: alice.id, source }],
   });
   started.push(handle);
-  await stateWhen(handle, 'v1 served', (s) => s.stage === 'serving' && s.championVersion === 1);
+  // The stage turns to serving a workflow task before the monitor child has started: wait for both.
+  await stateWhen(handle, 'v1 served with its monitor', (s) => s.stage === 'serving' && s.championVersion === 1 && s.monitoringWorkflowId !== null);
   return { model, handle, source };
 }
 
