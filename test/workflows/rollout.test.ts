@@ -125,6 +125,13 @@ function updateFailureType(err: unknown): string | undefined {
   return ((err as WorkflowUpdateFailedError).cause as ApplicationFailure).type ?? undefined;
 }
 
+/** The approval request's row: the stage turns to awaiting_approval as the activity that writes it is scheduled. */
+async function approvalRow(id: string): Promise<ApprovalRequest> {
+  let row: ApprovalRequest | null = null;
+  await waitUntil('the approval request row', async () => (row = await h.dataSource.getRepository(ApprovalRequest).findOneBy({ id })) !== null, { timeoutMs: 30_000, intervalMs: 100 });
+  return row!;
+}
+
 async function deployment(model: Model): Promise<Deployment | null> {
   return h.dataSource.getRepository(Deployment).findOneBy({ modelId: model.id });
 }
@@ -133,7 +140,7 @@ test('approved by a reviewer, the candidate goes through shadow and canary steps
   const { model, spec } = await modelWithCandidate();
   const { handle, input } = await startRollout(model, spec);
   await stageOf(handle, 'awaiting_approval');
-  const pending = await h.dataSource.getRepository(ApprovalRequest).findOneByOrFail({ id: input.approvalId });
+  const pending = await approvalRow(input.approvalId);
   expect(pending).toMatchObject({ status: 'pending', version: 2, requestedBy: 'alice' });
 
   const afterDecision = await handle.executeUpdate(approvalDecisionUpdate, { args: [{ approvalId: input.approvalId, reviewer, decision: 'approve', comment: 'metrics look good' }] });
@@ -144,7 +151,7 @@ test('approved by a reviewer, the candidate goes through shadow and canary steps
   recordHistoryIfAsked('rolloutWorkflow', handle.workflowId);
   expect((await h.registry.findModelById(model.id))?.championVersion).toBe(2);
   expect(await deployment(model)).toMatchObject({ routes: [{ version: 2, weight: 100 }], shadow: null, stage: 'promoted' });
-  const approval = await h.dataSource.getRepository(ApprovalRequest).findOneByOrFail({ id: input.approvalId });
+  const approval = await approvalRow(input.approvalId);
   expect(approval.status).toBe('approved');
   expect(approval.decisions).toEqual([expect.objectContaining({ reviewer: 'rita', decision: 'approve', comment: 'metrics look good' })]);
 
@@ -183,7 +190,7 @@ test('two approvals required: a repeated decision is idempotent, a reject closes
   const repeated = await decide(reviewer, 'approve');
   expect(repeated.approval.decisions).toHaveLength(1);
   expect(repeated.approval.status).toBe('pending');
-  await waitUntil('the partial decision to be persisted', async () => (await h.dataSource.getRepository(ApprovalRequest).findOneByOrFail({ id: input.approvalId })).decisions.length === 1);
+  await waitUntil('the partial decision to be persisted', async () => (await approvalRow(input.approvalId)).decisions.length === 1);
 
   expect((await decide(secondReviewer, 'reject')).approval.status).toBe('rejected');
   const late = await decide({ id: 'rosa', roles: ['reviewer'] }, 'approve').catch((e: unknown) => e);
@@ -202,7 +209,7 @@ test('an approval request that nobody decides expires and the candidate is rejec
   const final = await handle.result();
   expect(final.outcome).toBe('rejected');
   expect(final.approval.status).toBe('expired');
-  expect((await h.dataSource.getRepository(ApprovalRequest).findOneByOrFail({ id: input.approvalId })).status).toBe('expired');
+  expect((await approvalRow(input.approvalId)).status).toBe('expired');
 });
 
 test('approval policy unless_better skips the gate for a candidate that beats the champion by the margin', async () => {
