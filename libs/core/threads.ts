@@ -1,8 +1,8 @@
 /**
  * Spawning the project's worker_threads (inference, training, the prediction-log encoder) from compiled output or
  * from TypeScript sources alike. Compiled, a thread's entry is `<base>.js` next to the caller. From sources (ts-jest,
- * the benchmarks) a thread has no TypeScript loader, so a bootstrap installs a transpile-on-require hook built on the
- * `typescript` compiler before it loads `<base>.ts`.
+ * the benchmarks) a thread has no TypeScript loader, so a bootstrap installs scripts/ts-register.js before it loads
+ * `<base>.ts`.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,24 +10,10 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ResourceLimits } from 'node:worker_threads';
 
+// The project's transpile-on-require hook (the one the benchmarks and the process-group test use), then the entry.
 const TS_BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-const ts = require(workerData.typescriptPath);
-require.extensions['.ts'] = function (module, filename) {
-  const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-    fileName: filename,
-    compilerOptions: {
-      module: ts.ModuleKind.CommonJS,
-      target: ts.ScriptTarget.ES2022,
-      esModuleInterop: true,
-      experimentalDecorators: true,
-      emitDecoratorMetadata: true,
-      inlineSourceMap: true,
-    },
-  });
-  module._compile(out.outputText, filename);
-};
+require(workerData.tsRegister);
 require(workerData.entry);
 `;
 
@@ -44,7 +30,7 @@ export function spawnModuleThread(
   const fromSources = path.extname(caller.filename) === '.ts';
   const entry = path.join(caller.dirname, `${base}${fromSources ? '.ts' : '.js'}`);
   if (fromSources) {
-    return new Worker(TS_BOOTSTRAP, { eval: true, workerData: { ...workerData, entry, typescriptPath: require.resolve('typescript') }, resourceLimits });
+    return new Worker(TS_BOOTSTRAP, { eval: true, workerData: { ...workerData, entry, tsRegister: path.join(__dirname, '../../scripts/ts-register.js') }, resourceLimits });
   }
   return new Worker(entry, { workerData, resourceLimits });
 }
