@@ -90,6 +90,7 @@ export class PredictionLogger {
   private thread: Worker | undefined;
   /** records logged since the last hand-off to the thread (one message per few records, not one per record) */
   private outbox: PredictionRecord[] = [];
+  private outboxValues = 0;
   private handOffTimer: NodeJS.Timeout | undefined;
   /** records and values handed to the thread and not yet sealed */
   private readonly inThread = { records: 0, values: 0 };
@@ -134,6 +135,7 @@ export class PredictionLogger {
       return false;
     }
     this.outbox.push({ ...record, inputs: ownBuffers(record.inputs), outputs: ownBuffers(record.outputs) });
+    this.outboxValues += values;
     if (this.outbox.length >= HANDOFF_RECORDS) this.handOff();
     else this.handOffTimer ??= setTimeout(() => this.handOff(), HANDOFF_MS).unref();
     this.queuedRecords++;
@@ -154,7 +156,8 @@ export class PredictionLogger {
     this.outbox = [];
     this.ensureThread().postMessage({ t: 'add', records } satisfies LogThreadRequest);
     this.inThread.records += records.length;
-    for (const r of records) this.inThread.values += valuesOf(r);
+    this.inThread.values += this.outboxValues;
+    this.outboxValues = 0;
   }
 
   /** Seals what the thread holds and writes every sealed object (retrying failed ones once). */
