@@ -40,6 +40,8 @@ export function createReplica(config: AppConfig, registry: RegistryService, stor
         maxQueued: s.queueLimit,
         maxShadowQueued: Math.max(16, Math.floor(s.queueLimit / 4)),
         threadNice: s.threadNice,
+        inlineBudgetMs: s.inlineBudgetMs,
+        coreShare: s.coreShare,
       },
       predictionLog: s.predictionLog,
     },

@@ -89,7 +89,7 @@ interface Measurement {
   /** CPU used during the cell, in cores (CPU seconds per wall second) */
   cpu: { server: number; loadgen: number; minio: number; idle: number; machine: number };
   /** mlcycle's own view from its /metrics (--diagnose): mean handler time, mean session.run per batch, requests per batch */
-  inside?: { handlerMs: number; runMs: number; perBatch: number };
+  inside?: { handlerMs: number; runMs: number; perBatch: number; onLoop: number };
   latencies?: Float64Array;
 }
 
@@ -359,11 +359,14 @@ function metricSums(text: string, names: string[]): Record<string, number> {
   for (const line of text.split('\n')) {
     const m = /^([a-z_:]+)(?:\{[^}]*\})? ([0-9.eE+-]+)$/.exec(line);
     if (m && m[1] in out && !(line.includes('kind="shadow"'))) out[m[1]] += Number(m[2]);
+    if (m && m[1] === ON_LOOP && line.includes('executor="event_loop"')) out[`${ON_LOOP}:event_loop`] = (out[`${ON_LOOP}:event_loop`] ?? 0) + Number(m[2]);
   }
   return out;
 }
 
+const ON_LOOP = 'mlcycle_inference_batches_total';
 const INSIDE = [
+  ON_LOOP,
   'mlcycle_inference_request_duration_seconds_sum',
   'mlcycle_inference_request_duration_seconds_count',
   'mlcycle_inference_session_run_seconds_sum',
@@ -411,6 +414,7 @@ function httpTarget(
           handlerMs: (1000 * d('mlcycle_inference_request_duration_seconds_sum')) / d('mlcycle_inference_request_duration_seconds_count'),
           runMs: (1000 * d('mlcycle_inference_session_run_seconds_sum')) / batches,
           perBatch: d('mlcycle_inference_batch_requests_sum') / batches,
+          onLoop: ((after[`${ON_LOOP}:event_loop`] ?? 0) - (before[`${ON_LOOP}:event_loop`] ?? 0)) / d(ON_LOOP),
         };
       }
       return m;
@@ -444,6 +448,7 @@ function combine(rounds: Measurement[]): Measurement {
           handlerMs: rounds.reduce((s, r) => s + r.inside!.handlerMs, 0) / rounds.length,
           runMs: rounds.reduce((s, r) => s + r.inside!.runMs, 0) / rounds.length,
           perBatch: rounds.reduce((s, r) => s + r.inside!.perBatch, 0) / rounds.length,
+          onLoop: rounds.reduce((s, r) => s + r.inside!.onLoop, 0) / rounds.length,
         }
       : undefined,
   };
@@ -608,7 +613,7 @@ async function main(): Promise<void> {
           process.stdout.write(
             `  round ${round} ${t.name} @${c}: ${m.throughput.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, ${m.errors} errors; ` +
               `cores: server ${m.cpu.server.toFixed(2)}, loadgen ${m.cpu.loadgen.toFixed(2)}, minio ${m.cpu.minio.toFixed(2)}, idle peers ${m.cpu.idle.toFixed(2)}, other ${other.toFixed(2)}` +
-              `${m.inside ? `; inside: handler ${m.inside.handlerMs.toFixed(3)} ms, session.run ${m.inside.runMs.toFixed(3)} ms × ${m.inside.perBatch.toFixed(1)} req/batch` : ''}` +
+              `${m.inside ? `; inside: handler ${m.inside.handlerMs.toFixed(3)} ms, session.run ${m.inside.runMs.toFixed(3)} ms × ${m.inside.perBatch.toFixed(1)} req/batch, ${(100 * m.inside.onLoop).toFixed(0)}% of batches on the event loop` : ''}` +
               `${m.firstError ? `; first error: ${m.firstError}` : ''}\n`,
           );
           const key = `${t.name}\u0001${c}`;
@@ -728,15 +733,15 @@ function writeResults(results: Measurement[], order: string[], notes: string[], 
     lines.push(
       '',
       "mlcycle's own view, from its /metrics around each cell (--diagnose; in a cluster variant, one process's): mean time from the " +
-        'request reaching the handler to its answer being ready, mean session.run per batch in the inference thread, requests per batch.',
+        'request reaching the handler to its answer being ready, mean session.run per batch, requests per batch, and the share of batches run on the event loop (the rest ran on inference threads).',
       '',
-      '| target | concurrency | client p50 ms | handler mean ms | session.run mean ms | requests per batch |',
-      '|---|---:|---:|---:|---:|---:|',
+      '| target | concurrency | client p50 ms | handler mean ms | session.run mean ms | requests per batch | batches on the event loop |',
+      '|---|---:|---:|---:|---:|---:|---:|',
     );
     for (const m of inside) {
       // NaN: the series was not there (a patched variant without metrics, or the cluster process scraped got no traffic)
       const x = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
-      lines.push(`| ${m.target} | ${m.concurrency} | ${m.p50.toFixed(3)} | ${x(m.inside!.handlerMs, 3)} | ${x(m.inside!.runMs, 3)} | ${x(m.inside!.perBatch, 1)} |`);
+      lines.push(`| ${m.target} | ${m.concurrency} | ${m.p50.toFixed(3)} | ${x(m.inside!.handlerMs, 3)} | ${x(m.inside!.runMs, 3)} | ${x(m.inside!.perBatch, 1)} | ${x(100 * m.inside!.onLoop, 0)}% |`);
     }
   }
   const errors = results.filter((r) => r.firstError);

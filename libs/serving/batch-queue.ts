@@ -60,9 +60,10 @@ export class BatchQueue<J extends QueuedJob> {
 
   /**
    * The next batch for a free worker at time `now`: live work first, oldest head first. `{waitMs}` when the
-   * policy wants to hold a partial batch a little longer; undefined when nothing waits.
+   * policy wants to hold a partial batch a little longer; undefined when nothing waits. `rowCap` lowers the
+   * policy's row cap for the chosen version's batch (a request larger than the cap still comes out, alone).
    */
-  take(now: number): TakeResult<J> {
+  take(now: number, rowCap?: (key: string) => number): TakeResult<J> {
     const fromLive = this.liveCount > 0;
     const queues = fromLive ? this.live : this.shadow;
     if (!fromLive && this.shadowCount === 0) return undefined;
@@ -76,7 +77,8 @@ export class BatchQueue<J extends QueuedJob> {
     }
     if (key === undefined) return undefined;
     const q = queues.get(key)!;
-    const { batching, maxBatchRows, maxWaitMs } = this.policy;
+    const { batching, maxWaitMs } = this.policy;
+    const maxBatchRows = rowCap ? Math.min(rowCap(key), this.policy.maxBatchRows) : this.policy.maxBatchRows;
     if (batching && maxWaitMs > 0) {
       const queuedRows = q.reduce((s, j) => s + j.rows, 0);
       const waited = now - q[0].enqueuedAt;

@@ -23,6 +23,8 @@ export function createServingMetrics() {
     batchRows: r.histogram('mlcycle_inference_batch_rows', 'Rows per onnxruntime session.run (above the request size when micro-batching merges requests)', ['priority'], BATCH_ROWS),
     batchRequests: r.histogram('mlcycle_inference_batch_requests', 'Requests merged into one session.run', ['priority'], BATCH_REQUESTS),
     sessionRun: r.histogram('mlcycle_inference_session_run_seconds', 'Time onnxruntime spent in session.run, per batch', ['model', 'version'], LATENCY_SECONDS),
+    batches: r.counter('mlcycle_inference_batches_total', 'session.run calls by where they ran: event_loop (cheap live batches) or thread', ['executor']),
+    eventLoopVersions: r.gauge('mlcycle_inference_event_loop_versions', 'Loaded model versions cheap enough to run live batches on the event loop'),
     poolThreads: r.gauge('mlcycle_inference_pool_threads', 'Inference worker threads'),
     poolBusy: r.gauge('mlcycle_inference_pool_busy_threads', 'Inference worker threads running a batch right now'),
     queueDepth: r.gauge('mlcycle_inference_queue_depth', 'Requests waiting for a free inference thread', ['priority']),

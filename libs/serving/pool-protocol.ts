@@ -7,7 +7,8 @@ export type PoolRequest =
   | { t: 'run'; id: number; key: string; rows: number; columns: Record<string, Float32Array | string[]>; fetches: string[] };
 
 export type PoolReply =
-  | { t: 'loaded'; id: number; inputs: SessionValueInfo[]; outputs: SessionValueInfo[] }
+  /** loadMs: how long creating the session took (how long it would hold an event loop) */
+  | { t: 'loaded'; id: number; inputs: SessionValueInfo[]; outputs: SessionValueInfo[]; loadMs: number }
   | { t: 'unloaded'; id: number }
   | { t: 'result'; id: number; outputs: Record<string, { dims: number[]; data: Float32Array | string[] }>; runMs: number }
   | { t: 'error'; id: number; message: string };

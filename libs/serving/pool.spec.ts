@@ -2,6 +2,7 @@ import type { TypedTable } from '../ml/data/types';
 import { runOnnxModel } from '../ml/onnx';
 import { getTrainer } from '../ml/trainers/registry';
 import { InferencePool, ModelNotLoadedError, PoolOverloadedError } from './pool';
+import type { BatchInfo } from './pool';
 
 /** A small real model: logistic regression on two numeric features and a categorical one. */
 async function trainTinyModel(): Promise<{ bytes: Uint8Array; table: TypedTable }> {
@@ -132,5 +133,119 @@ describe('InferencePool (real worker threads, real onnxruntime)', () => {
     await pool.unload('m@1');
     expect(pool.isLoaded('m@1')).toBe(false);
     await expect(pool.run('m@1', columnsFor(table, [0]), 1, ['label'])).rejects.toBeInstanceOf(ModelNotLoadedError);
+  });
+});
+
+async function waitUntil(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('InferencePool with an event-loop budget (real onnxruntime on this thread and in a worker)', () => {
+  let bytes: Uint8Array;
+  let table: TypedTable;
+  let pool: InferencePool;
+  const batches: BatchInfo[] = [];
+  // the load figures the pool decides by, set by each test (a saturated loop cannot be staged reliably)
+  const load = { sample: { loopBusy: 0, cores: 0 }, start: () => undefined, stop: () => undefined };
+
+  beforeAll(async () => {
+    ({ bytes, table } = await trainTinyModel());
+    pool = new InferencePool({
+      size: 1,
+      batching: true,
+      maxBatchRows: 512,
+      maxWaitMs: 0,
+      maxQueued: 1000,
+      maxShadowQueued: 10,
+      inlineBudgetMs: 2,
+      coreShare: 4,
+      loopLoad: load,
+      onBatch: (b) => batches.push(b),
+    });
+    await pool.load('m@1', bytes);
+  }, 60_000);
+
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  const run = (rows: number[], priority: 'live' | 'shadow' = 'live') => pool.run('m@1', columnsFor(table, rows), rows.length, ['label'], priority);
+
+  it('runs a version on a thread until its runs are measured cheap, then on the event loop, with the same answers', async () => {
+    expect(pool.executorOf('m@1')).toBe('thread');
+    // one at a time, in a few sizes: what a run costs, fixed and per row, is measured on the thread
+    for (let i = 0; i < 12; i++) await run(Array.from({ length: 1 + (i % 4) * 5 }, (_, r) => r));
+    expect(batches.slice(0, 8).every((b) => b.executor === 'thread')).toBe(true);
+    await waitUntil('the version runs on the event loop', () => pool.executorOf('m@1') === 'event_loop');
+    expect(pool.stats().onEventLoop).toBe(1);
+
+    const expected = await runOnnxModel(bytes, table, Array.from({ length: 200 }, (_, i) => i), FEATURES);
+    batches.length = 0;
+    const requests = Array.from({ length: 20 }, (_, k) => [k * 3, k * 3 + 1, k * 3 + 2]);
+    const answers = await Promise.all(requests.map((rows) => run(rows)));
+    answers.forEach((out, k) => expect(out.label.data).toEqual(requests[k].map((r) => expected.labels![r])));
+    // requests made in one loop turn share a session.run on the event loop
+    expect(batches[0]).toMatchObject({ executor: 'event_loop' });
+    expect(batches[0].requests).toBeGreaterThan(1);
+    expect(batches.length).toBeLessThan(requests.length);
+  });
+
+  it('sends a batch expected to take longer than the budget to a thread', async () => {
+    batches.length = 0;
+    const rows = Array.from({ length: 50_000 }, (_, i) => i % 200);
+    const out = await run(rows);
+    expect(out.label.dims).toEqual([50_000]);
+    expect(batches).toEqual([expect.objectContaining({ rows: 50_000, executor: 'thread' })]);
+  });
+
+  it('mirrors shadow requests on a thread', async () => {
+    batches.length = 0;
+    await run([5], 'shadow');
+    expect(batches).toEqual([expect.objectContaining({ priority: 'shadow', executor: 'thread' })]);
+  });
+
+  it('hands cheap batches to a thread while the loop is saturated and the process has cores to spare, not otherwise', async () => {
+    try {
+      load.sample = { loopBusy: 0.95, cores: 1 }; // 3 of its 4 cores unused
+      batches.length = 0;
+      await Promise.all([run([7]), run([8])]);
+      expect(batches.map((b) => b.executor)).toEqual(['thread']);
+      // a lone request stays: a thread would only add its hand-off to that one answer
+      batches.length = 0;
+      await run([7]);
+      expect(batches.map((b) => b.executor)).toEqual(['event_loop']);
+      load.sample = { loopBusy: 0.95, cores: 3.8 }; // every core it may use is busy: a thread would only queue
+      batches.length = 0;
+      await Promise.all([run([7]), run([8])]);
+      expect(batches.map((b) => b.executor)).toEqual(['event_loop']);
+    } finally {
+      load.sample = { loopBusy: 0, cores: 0 };
+    }
+  });
+
+  it('fails only the request whose columns do not fit, when it shares a batch with others', async () => {
+    const bad = { ...columnsFor(table, [2]), x1: Float32Array.of(1, 2, 3) }; // one row, three values
+    const results = await Promise.all([run([1]), pool.run('m@1', bad, 1, ['label']), run([3])].map((p) => p.then(() => 'ok', (e: Error) => e)));
+    expect(results[0]).toBe('ok');
+    expect(results[1]).toBeInstanceOf(Error);
+    expect((results[1] as Error).message).toMatch(/^inference failed: /);
+    expect(results[2]).toBe('ok');
+  });
+
+  it('unloads a version that runs on the event loop: what waits fails, later requests are refused', async () => {
+    expect(pool.executorOf('m@1')).toBe('event_loop');
+    const waiting = run([4]).then(
+      () => 'answered',
+      (err: Error) => err,
+    );
+    await pool.unload('m@1');
+    expect(await waiting).toBeInstanceOf(ModelNotLoadedError);
+    await expect(run([4])).rejects.toBeInstanceOf(ModelNotLoadedError);
+    expect(pool.executorOf('m@1')).toBeUndefined();
+    expect(pool.stats().onEventLoop).toBe(0);
   });
 });

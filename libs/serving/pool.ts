@@ -1,16 +1,31 @@
 /**
- * A pool of worker_threads that run onnxruntime sessions, so inference never blocks the API's event loop (health
- * probes, metrics and other requests stay fast while every core is busy predicting). Every thread loads every
- * served model version; a request goes to the least busy thread, through the batching queue (batch-queue.ts).
- * A thread that dies is replaced and its sessions reloaded; the requests it held fail with PoolWorkerError.
+ * Where inference runs: a pool of worker_threads with onnxruntime sessions, so a long session.run never blocks the
+ * API's event loop (health probes, metrics and other requests stay fast while every core is busy predicting).
+ * Every thread loads every served model version; a request goes to the least busy thread, through the batching
+ * queue (batch-queue.ts). A thread that dies is replaced and its sessions reloaded; the requests it held fail with
+ * PoolWorkerError.
+ *
+ * Cheap batches run on the event loop instead (`inlineBudgetMs`). For a small model the hand-off to a thread and
+ * back costs several times the session.run itself, and an idle thread's wake-up adds its latency to every request.
+ * So each version's run cost is measured (run-cost.ts) and, once a version is known to run a row well within the
+ * budget, it gets a session on the event loop too. Live requests for it then gather in a queue that is run once per
+ * loop turn, as one batch of everything that arrived meanwhile: at most one budget of blocking per turn, whatever
+ * the load. What does not fit the budget goes to the threads, as do shadow mirrors, and so do cheap batches while
+ * the event loop is saturated and the process has cores to spare (loop-load.ts). With `inlineBudgetMs` 0 every
+ * batch runs on a thread.
  *
  * Threads start through libs/core/threads.ts, from compiled output and TypeScript sources alike.
  */
 import type { Worker } from 'node:worker_threads';
 import { spawnModuleThread } from '../core/threads';
+import { createOnnxSession } from '../ml/onnx/runner';
+import type { OrtSession } from '../ml/onnx/ort';
 import type { BatchPolicy, QueuedJob, RawOutput } from './batch-queue';
 import { BatchQueue, concatColumns, splitOutputs } from './batch-queue';
+import { LoopLoad } from './loop-load';
 import type { PoolReply, PoolRequest } from './pool-protocol';
+import { RunCostModel } from './run-cost';
+import { feedsOf, outputsOf } from './session-io';
 import type { SessionValueInfo } from './signature';
 
 export type Columns = Record<string, Float32Array | string[]>;
@@ -22,8 +37,62 @@ export interface PoolOptions extends BatchPolicy {
   inflightPerWorker?: number;
   /** nice value of the inference threads (Linux): above 0 lets the event-loop thread go first when cores are scarce */
   threadNice?: number;
-  onBatch?: (info: { key: string; rows: number; requests: number; runMs: number; priority: 'live' | 'shadow' }) => void;
+  /**
+   * live batches expected to spend at most this long in session.run (ms) run on the event loop; 0 (the default)
+   * runs every batch on a thread
+   */
+  inlineBudgetMs?: number;
+  /** cores this process may use (its share of the machine): cheap batches go to threads only while some are spare */
+  coreShare?: number;
+  /** where the load figures come from (default: this process's, sampled every 100 ms) */
+  loopLoad?: Pick<LoopLoad, 'start' | 'stop' | 'sample'>;
+  onBatch?: (info: BatchInfo) => void;
   onWorkerExit?: (info: { index: number; code: number; error?: string }) => void;
+}
+
+export type Executor = 'event_loop' | 'thread';
+
+export interface BatchInfo {
+  key: string;
+  rows: number;
+  requests: number;
+  runMs: number;
+  priority: 'live' | 'shadow';
+  executor: Executor;
+}
+
+/**
+ * A version whose session took a thread longer than this to create never gets one on the event loop, where creating
+ * it would stall every request that long, once. (The seattle-weather gbdt, 0.9 MB, takes 25-50 ms.)
+ */
+const MAX_INLINE_LOAD_MS = 100;
+/** Runs of a version measured before it may go on the event loop. */
+const MIN_COST_SAMPLES = 8;
+/** The event loop counts as saturated above this busy share; threads then take cheap batches if cores are spare. */
+const LOOP_SATURATED = 0.85;
+/** Cores left unused (of the process's share) for the threads to count as having room. */
+const SPARE_CORES = 0.5;
+
+interface InlineSession {
+  session: OrtSession;
+  /** batches handed to session.run and not yet settled */
+  running: number;
+  /** unloaded: released once `running` is back to 0 */
+  retired: boolean;
+}
+
+/** A loaded model version. */
+interface Version {
+  /** the model file, kept to reload a respawned thread and to create the event-loop session */
+  bytes: Uint8Array;
+  /** how long a thread took to create its session */
+  loadMs: number;
+  cost: RunCostModel;
+  inline?: InlineSession;
+  /** creating the event-loop session, or it failed (then the version stays on threads); timing another thread load */
+  inlineState?: 'loading' | 'failed' | 'timing';
+  /** thread loads timed again after the first was too slow */
+  loadRetimes: number;
 }
 
 export class PoolOverloadedError extends Error {
@@ -71,18 +140,26 @@ function spawnThread(nice: number): Worker {
 export class InferencePool {
   private readonly queue: BatchQueue<Job>;
   private readonly slots: Slot[] = [];
-  /** model bytes by key, kept to reload a respawned thread */
-  private readonly models = new Map<string, Uint8Array>();
+  private readonly versions = new Map<string, Version>();
   private nextId = 1;
   private waitTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private started = false;
   private readonly inflightPerWorker: number;
+  /** live requests for versions that run on the event loop, taken once per loop turn (drainInline) */
+  private readonly inlineQueue: BatchQueue<Job>;
+  private inlineScheduled = false;
+  private readonly inlineBudgetMs: number;
+  private readonly loopLoad: Pick<LoopLoad, 'start' | 'stop' | 'sample'>;
 
   constructor(private readonly options: PoolOptions) {
     if (!(options.size >= 1)) throw new Error('the inference pool needs at least one thread');
     this.queue = new BatchQueue<Job>(options);
+    // What waited during one loop turn is one batch: there is no thread to wait for, so never hold a batch back.
+    this.inlineQueue = new BatchQueue<Job>({ ...options, maxWaitMs: 0 });
     this.inflightPerWorker = Math.max(1, options.inflightPerWorker ?? 1);
+    this.inlineBudgetMs = Math.max(0, options.inlineBudgetMs ?? 0);
+    this.loopLoad = options.loopLoad ?? new LoopLoad();
   }
 
   /** Threads start with the first model, so a process that serves nothing pays nothing. */
@@ -90,6 +167,7 @@ export class InferencePool {
     if (this.started || this.closed) return;
     this.started = true;
     for (let i = 0; i < this.options.size; i++) this.slots.push(this.spawn(i, true));
+    if (this.inlineBudgetMs > 0) this.loopLoad.start();
   }
 
   private spawn(index: number, ready: boolean): Slot {
@@ -115,7 +193,7 @@ export class InferencePool {
     const replacement = this.spawn(slot.index, false);
     this.slots[slot.index] = replacement;
     void (async () => {
-      for (const [key, bytes] of this.models) {
+      for (const [key, { bytes }] of this.versions) {
         const reply = await this.control(replacement, { t: 'load', id: 0, key, bytes: bytes.slice() });
         if (reply.t === 'error' && this.slots[slot.index] === replacement) this.options.onWorkerExit?.({ index: slot.index, code: -1, error: `reloading ${key}: ${reply.message}` });
       }
@@ -151,21 +229,74 @@ export class InferencePool {
     }
     slot.inflight--;
     const { jobs } = p;
-    if (reply.t === 'result') {
-      try {
-        const parts = splitOutputs(reply.outputs, jobs.map((j) => j.rows));
-        this.options.onBatch?.({ key: p.key, rows: jobs.reduce((s, j) => s + j.rows, 0), requests: jobs.length, runMs: reply.runMs, priority: p.priority });
-        jobs.forEach((j, i) => j.resolve(parts[i]));
-      } catch (err) {
-        for (const j of jobs) j.reject(err as Error);
-      }
-    } else if (reply.t === 'error') {
+    if (reply.t === 'result') this.settle(p.key, jobs, reply.outputs, reply.runMs, 'thread');
+    else if (reply.t === 'error') {
       if (jobs.length > 1) {
         // One request's values can fail a whole batch; run each alone so only that one fails.
         for (const j of jobs) this.dispatch(slot, j.key, [j], j.priority);
       } else jobs[0].reject(new Error(`inference failed: ${reply.message}`));
     }
     this.pump();
+  }
+
+  /** Hands each request its rows of a batch's outputs, and learns from the run's time. */
+  private settle(key: string, jobs: Job[], outputs: Record<string, RawOutput>, runMs: number, executor: Executor): void {
+    const rows = jobs.reduce((s, j) => s + j.rows, 0);
+    const version = this.versions.get(key);
+    if (version) {
+      version.cost.observe(rows, runMs);
+      this.considerInline(key, version);
+    }
+    let parts: Record<string, RawOutput>[];
+    try {
+      parts = splitOutputs(outputs, jobs.map((j) => j.rows));
+    } catch (err) {
+      for (const j of jobs) j.reject(err as Error);
+      return;
+    }
+    this.options.onBatch?.({ key, rows, requests: jobs.length, runMs, priority: jobs[0].priority, executor });
+    jobs.forEach((j, i) => j.resolve(parts[i]));
+  }
+
+  /**
+   * Gives a version a session on the event loop once its runs are known to be cheap. Creating it blocks the loop
+   * (onnxruntime-node loads synchronously), so only versions whose thread loaded them quickly qualify.
+   */
+  private considerInline(key: string, version: Version): void {
+    if (this.inlineBudgetMs <= 0 || version.inline || version.inlineState || this.closed) return;
+    if (version.cost.samples < MIN_COST_SAMPLES || version.cost.predict(1) > this.inlineBudgetMs / 2) return;
+    if (version.loadMs > MAX_INLINE_LOAD_MS) {
+      // Loads that ran beside others (every thread at once, at start-up) can look slow: time a few more, one at a time.
+      if (version.loadRetimes < 3 && version.loadMs < 4 * MAX_INLINE_LOAD_MS) void this.retimeLoad(key, version);
+      return;
+    }
+    version.inlineState = 'loading';
+    createOnnxSession(version.bytes, { intraOpNumThreads: 1 }).then(
+      (session) => {
+        if (this.versions.get(key) !== version || this.closed) {
+          void session.release().catch(() => undefined);
+          return;
+        }
+        version.inline = { session, running: 0, retired: false };
+        version.inlineState = undefined;
+      },
+      () => {
+        version.inlineState = 'failed';
+      },
+    );
+  }
+
+  /** Times one more session creation of `version` on a thread (a throwaway session), keeping the fastest time. */
+  private async retimeLoad(key: string, version: Version): Promise<void> {
+    const slot = this.slots.find((s) => s.ready);
+    if (!slot) return;
+    version.inlineState = 'timing';
+    version.loadRetimes++;
+    const probeKey = `${key}#load-timing`;
+    const reply = await this.control(slot, { t: 'load', id: 0, key: probeKey, bytes: version.bytes.slice() });
+    await this.control(slot, { t: 'unload', id: 0, key: probeKey });
+    if (reply.t === 'loaded') version.loadMs = Math.min(version.loadMs, reply.loadMs);
+    if (version.inlineState === 'timing') version.inlineState = undefined;
   }
 
   /** Loads a model version into every thread; resolves with the session's inputs and outputs. */
@@ -178,20 +309,34 @@ export class InferencePool {
       await this.unload(key);
       throw new Error(failed.message);
     }
-    this.models.set(key, bytes);
-    const first = replies[0] as Extract<PoolReply, { t: 'loaded' }>;
+    const loaded = replies as Extract<PoolReply, { t: 'loaded' }>[];
+    this.versions.set(key, { bytes, loadMs: Math.min(...loaded.map((r) => r.loadMs)), cost: new RunCostModel(), loadRetimes: 0 });
+    const first = loaded[0];
     return { inputs: first.inputs, outputs: first.outputs };
   }
 
   /** Unloads a version from every thread; requests for it still queued fail with ModelNotLoadedError. */
   async unload(key: string): Promise<void> {
-    this.models.delete(key);
-    for (const j of this.queue.drain(key)) j.reject(new ModelNotLoadedError(key));
+    const version = this.versions.get(key);
+    this.versions.delete(key);
+    if (version?.inline) this.retire(version.inline);
+    for (const j of [...this.queue.drain(key), ...this.inlineQueue.drain(key)]) j.reject(new ModelNotLoadedError(key));
     await Promise.all(this.slots.map((slot) => this.control(slot, { t: 'unload', id: 0, key })));
   }
 
   isLoaded(key: string): boolean {
-    return this.models.has(key);
+    return this.versions.has(key);
+  }
+
+  /** Where live batches of a version run now: on the event loop once it has a session there. */
+  executorOf(key: string): Executor | undefined {
+    const version = this.versions.get(key);
+    return version ? (version.inline ? 'event_loop' : 'thread') : undefined;
+  }
+
+  private retire(inline: InlineSession): void {
+    inline.retired = true;
+    if (inline.running === 0) void inline.session.release().catch(() => undefined);
   }
 
   /**
@@ -199,15 +344,106 @@ export class InferencePool {
    * PoolOverloadedError; shadow requests beyond theirs resolve to null (dropped).
    */
   run(key: string, columns: Columns, rows: number, fetches: string[], priority: 'live' | 'shadow' = 'live'): Promise<Record<string, RawOutput>> {
-    if (!this.models.has(key)) return Promise.reject(new ModelNotLoadedError(key));
+    const version = this.versions.get(key);
+    if (!version) return Promise.reject(new ModelNotLoadedError(key));
     return new Promise((resolve, reject) => {
       const job: Job = { key, rows, columns, fetches, enqueuedAt: performance.now(), priority, resolve, reject };
+      if (version.inline && priority === 'live') {
+        if (!this.inlineQueue.push(job)) {
+          reject(new PoolOverloadedError(this.inlineQueue.depth.live));
+          return;
+        }
+        if (!this.inlineScheduled) {
+          this.inlineScheduled = true;
+          // after the poll phase: every request that arrived in this loop turn is queued by then
+          setImmediate(this.drainInline);
+        }
+        return;
+      }
       if (!this.queue.push(job)) {
         reject(new PoolOverloadedError(priority === 'live' ? this.queue.depth.live : this.queue.depth.shadow));
         return;
       }
       this.pump();
     });
+  }
+
+  /**
+   * One loop turn's share of event-loop inference: batches of what waits, each within the budget, until the budget
+   * is spent; the rest goes to the threads. So a turn blocks for about one budget at most, however much arrived.
+   */
+  private readonly drainInline = (): void => {
+    this.inlineScheduled = false;
+    if (this.closed) return;
+    const budget = this.inlineBudgetMs;
+    // A lone request is latency-bound: a thread would add its hand-off to the answer and free the loop for no one.
+    const toThreads = this.inlineQueue.depth.live > 1 && this.threadsHaveRoom();
+    let spent = 0;
+    const rowCap = (key: string) => Math.max(1, this.versions.get(key)?.cost.rowsWithin(budget) ?? 1);
+    for (;;) {
+      const next = this.inlineQueue.take(performance.now(), rowCap);
+      if (!next || 'waitMs' in next) break;
+      const version = this.versions.get(next.key);
+      const cost = version ? version.cost.predict(next.jobs.reduce((s, j) => s + j.rows, 0)) : Infinity;
+      if (version?.inline && !version.inline.retired && !toThreads && spent + cost <= budget) {
+        spent += cost;
+        this.runInline(next.key, version.inline, next.jobs);
+      } else {
+        for (const job of next.jobs) {
+          if (!this.queue.push(job)) job.reject(new PoolOverloadedError(this.queue.depth.live));
+        }
+      }
+    }
+    this.pump();
+  };
+
+  /**
+   * The event loop is the bottleneck and the process has cores it is not using: let a thread run the batch. (Wall
+   * time in callbacks also grows when the machine steals the CPU, which is why a lone request never counts.)
+   */
+  private threadsHaveRoom(): boolean {
+    const { loopBusy, cores } = this.loopLoad.sample;
+    const share = this.options.coreShare ?? this.options.size + 1;
+    return loopBusy >= LOOP_SATURATED && share - cores >= SPARE_CORES && this.freeSlot() !== undefined;
+  }
+
+  private runInline(key: string, inline: InlineSession, jobs: Job[]): void {
+    const columns = concatColumns(
+      jobs.map((j) => j.columns),
+      Object.keys(jobs[0].columns),
+    );
+    const rows = jobs.reduce((s, j) => s + j.rows, 0);
+    inline.running++;
+    // onnxruntime-node runs the session in a setImmediate callback it queues synchronously in run(); one queued
+    // just before it marks the start, so the time measured is the run's, not the loop turn's in between.
+    let startedAt = performance.now();
+    setImmediate(() => {
+      startedAt = performance.now();
+    });
+    let run: ReturnType<OrtSession['run']>;
+    try {
+      run = inline.session.run(feedsOf(columns, rows), jobs[0].fetches);
+    } catch (err) {
+      run = Promise.reject(err as Error); // columns that do not make a tensor: the same path as a failed run
+    }
+    run.then(
+      (result) => {
+        const runMs = performance.now() - startedAt;
+        this.finishInline(inline);
+        this.settle(key, jobs, outputsOf(result, jobs[0].fetches, false), runMs, 'event_loop');
+      },
+      (err: Error) => {
+        this.finishInline(inline);
+        // One request's values can fail a whole batch; run each alone so only that one fails.
+        if (jobs.length > 1 && !inline.retired) for (const job of jobs) this.runInline(key, inline, [job]);
+        else for (const job of jobs) job.reject(inline.retired ? new ModelNotLoadedError(key) : new Error(`inference failed: ${err.message}`));
+      },
+    );
+  }
+
+  private finishInline(inline: InlineSession): void {
+    inline.running--;
+    if (inline.retired && inline.running === 0) void inline.session.release().catch(() => undefined);
   }
 
   private freeSlot(): Slot | undefined {
@@ -255,22 +491,25 @@ export class InferencePool {
   }
 
   /** Threads, how many hold work, and what waits: for /metrics and the saturation test. */
-  stats(): { threads: number; busy: number; queuedLive: number; queuedShadow: number; loaded: number } {
+  stats(): { threads: number; busy: number; queuedLive: number; queuedShadow: number; loaded: number; onEventLoop: number } {
     const depth = this.queue.depth;
     return {
       threads: this.slots.length,
       busy: this.slots.filter((s) => s.inflight > 0).length,
       queuedLive: depth.live,
       queuedShadow: depth.shadow,
-      loaded: this.models.size,
+      loaded: this.versions.size,
+      onEventLoop: [...this.versions.values()].filter((v) => v.inline).length,
     };
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.waitTimer);
+    this.loopLoad.stop();
     const err = new PoolWorkerError('the inference pool is shutting down');
-    for (const j of this.queue.clear()) j.reject(err);
+    for (const j of [...this.queue.clear(), ...this.inlineQueue.clear()]) j.reject(err);
+    for (const version of this.versions.values()) if (version.inline) this.retire(version.inline);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     for (const s of this.slots) {
       for (const p of s.pending.values()) {

@@ -185,6 +185,7 @@ export class ServingReplica {
       onBatch: (b) => {
         this.metrics.batchRows.observe({ priority: b.priority }, b.rows);
         this.metrics.batchRequests.observe({ priority: b.priority }, b.requests);
+        this.metrics.batches.inc({ executor: b.executor });
         const at = b.key.lastIndexOf('@');
         const model = this.modelNameById(b.key.slice(0, at));
         if (model) this.metrics.sessionRun.observe({ model, version: b.key.slice(at + 1) }, b.runMs / 1000);
@@ -699,6 +700,7 @@ export class ServingReplica {
     const pool = this.pool.stats();
     this.metrics.poolThreads.set(undefined, pool.threads);
     this.metrics.poolBusy.set(undefined, pool.busy);
+    this.metrics.eventLoopVersions.set(undefined, pool.onEventLoop);
     this.metrics.queueDepth.set({ priority: 'live' }, pool.queuedLive);
     this.metrics.queueDepth.set({ priority: 'shadow' }, pool.queuedShadow);
     this.metrics.stage.remove();

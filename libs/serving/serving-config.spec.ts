@@ -15,6 +15,8 @@ describe('serving configuration', () => {
       batching: true,
       fastPath: true,
       threadNice: 10,
+      inlineBudgetMs: 2,
+      coreShare: os.availableParallelism(),
       maxBatchRows: 512,
       batchWaitMs: 0,
       queueLimit: 4_096,
@@ -32,9 +34,22 @@ describe('serving configuration', () => {
       MLCYCLE_INFERENCE_FAST_PATH: '0',
       MLCYCLE_INFERENCE_THREAD_NICE: '0',
       MLCYCLE_INFERENCE_BATCH_WAIT_MS: '0.5',
+      MLCYCLE_INFERENCE_INLINE_BUDGET_MS: '0',
       MLCYCLE_PREDICTION_LOG_SAMPLE: '0.1',
+      MLCYCLE_API_PROCESSES: '4',
     }).serving;
-    expect(s).toMatchObject({ enabled: false, replicaId: 'api-7f9c', threads: 3, batching: false, fastPath: false, threadNice: 0, batchWaitMs: 0.5, predictionLog: { sampleRate: 0.1 } });
+    expect(s).toMatchObject({
+      enabled: false,
+      replicaId: 'api-7f9c',
+      threads: 3,
+      batching: false,
+      fastPath: false,
+      threadNice: 0,
+      batchWaitMs: 0.5,
+      inlineBudgetMs: 0,
+      coreShare: os.availableParallelism() / 4,
+      predictionLog: { sampleRate: 0.1 },
+    });
   });
 
   it('names the variable and what is expected when a value is wrong', () => {

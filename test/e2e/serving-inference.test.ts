@@ -119,6 +119,34 @@ describeEachDatabase('serving: inference', (db: DbKind) => {
     });
   });
 
+  it('moves a cheap model onto the event loop once its runs are measured, and answers the same there', async () => {
+    const rows = csvRecords(WEATHER_CSV).filter((_, i) => i % 89 === 0);
+    const { bytes, features } = await versionModel(suite, weather.id, 2);
+    const records = featureRecords(rows, features);
+    const expected = await runOnnxModel(bytes, recordsTable(records, features), records.map((_, i) => i), features);
+    const onLoop = async () => {
+      const samples = parsePrometheus((await call(suite, 'GET', '/metrics', undefined, {}, null)).text);
+      const value = (metric: string, labels: Record<string, string> = {}) =>
+        samples.filter((x) => x.name === metric && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((a, x) => a + x.value, 0);
+      return { versions: value('mlcycle_inference_event_loop_versions'), batches: value('mlcycle_inference_batches_total', { executor: 'event_loop' }) };
+    };
+    // one request at a time: each run measured on an inference thread, until the version is known to be cheap
+    await eventually('the champion runs on the event loop', async () => {
+      for (let i = 0; i < 4; i++) expect((await call(suite, 'POST', `/v2/models/${name}/infer`, { inputs: oipInputs([records[i]], features) })).status).toBe(200);
+      return (await onLoop()).versions >= 1;
+    });
+    const before = await onLoop();
+    // one at a time again: a lone request always runs where its version does (concurrent ones may go to a thread)
+    const answers = [];
+    for (const record of records) answers.push(await call(suite, 'POST', `/v2/models/${name}/infer`, { inputs: oipInputs([record], features) }));
+    answers.forEach((res, i) => {
+      expect(res.status).toBe(200);
+      expect(res.json.outputs.find((o: { name: string }) => o.name === 'label').data).toEqual([expected.labels![i]]);
+      expect(res.json.outputs.find((o: { name: string }) => o.name === 'probabilities').data).toEqual(Array.from(Float32Array.from(expected.probabilities!.slice(i * 2, i * 2 + 2))));
+    });
+    expect((await onLoop()).batches).toBeGreaterThan(before.batches);
+  });
+
   it('serves regression models ({value}, variable [N,1]) the same way', async () => {
     const { bytes, features } = await versionModel(suite, cars.id, 1);
     const records = featureRecords(csvRecords(carsCsv(), 12), features);

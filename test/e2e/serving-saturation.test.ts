@@ -1,5 +1,5 @@
 /**
- * Inference never blocks the API's event loop: with a heavy model (gbdt, 300 trees), large requests (4000 rows)
+ * Heavy inference never blocks the API's event loop: with a heavy model (gbdt, 300 trees), large requests (4000 rows)
  * from 8 concurrent clients keep every inference thread busy and requests queued, while /v2/health/live keeps
  * answering within milliseconds — far less than one session.run takes, which is what a health probe would wait
  * behind if inference ran on the event loop. SQLite only: the database plays no part in the request path.
@@ -88,15 +88,19 @@ describe('serving: the event loop stays free while inference is saturated (sqlit
       const metrics = (await call(suite, 'GET', '/metrics', undefined, {}, null)).text;
       const runSum = Number(/^mlcycle_inference_session_run_seconds_sum\{[^}]*\} (\S+)$/m.exec(metrics)![1]);
       const runCount = Number(/^mlcycle_inference_session_run_seconds_count\{[^}]*\} (\S+)$/m.exec(metrics)![1]);
+      const batchesOn = (executor: string) => Number(new RegExp(`^mlcycle_inference_batches_total\\{executor="${executor}"\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0);
       const report = {
         inference: { requests: latencies.length, errors, failures, p50: quantile(latencies, 0.5), meanSessionRunMs: (runSum / runCount) * 1000 },
         health: { probes: health.length, p50: quantile(health, 0.5), p95: quantile(health, 0.95), max: Math.max(...health) },
-        pool: { busyThreads: busy, queued },
+        pool: { busyThreads: busy, queued, batchesOnThreads: batchesOn('thread'), batchesOnEventLoop: batchesOn('event_loop') },
       };
       process.stdout.write(`saturation: ${JSON.stringify(report)}\n`);
       // The load really saturated the pool: both threads busy and requests waiting for one.
       expect(report.pool.busyThreads).toBe(2);
       expect(report.pool.queued).toBeGreaterThan(0);
+      // Runs this long never go on the event loop, whatever its budget for cheap ones (MLCYCLE_INFERENCE_INLINE_BUDGET_MS).
+      expect(report.pool.batchesOnThreads).toBeGreaterThan(8);
+      expect(report.pool.batchesOnEventLoop).toBe(0);
       expect(report.inference.errors).toBe(0);
       expect(report.inference.requests).toBeGreaterThan(8);
       // One session.run takes tens of milliseconds. Had inference run on the event loop, a probe would wait behind

@@ -1,0 +1,59 @@
+/**
+ * How busy this process is, sampled a few times a second: the share of time its event loop was busy
+ * (performance.eventLoopUtilization) and the cores it used (process.cpuUsage, all threads). The inference pool
+ * uses it to decide where cheap batches run: on the event loop while it has room, on an inference thread when the
+ * loop is the bottleneck and the process has cores to spare (pool.ts).
+ */
+import { performance } from 'node:perf_hooks';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+
+export interface LoadSample {
+  /** 0..1: the share of the last interval the event loop was running callbacks */
+  loopBusy: number;
+  /** CPU seconds per second used by the process (every thread) over the last interval */
+  cores: number;
+}
+
+export class LoopLoad {
+  private timer: NodeJS.Timeout | undefined;
+  private elu: EventLoopUtilization = performance.eventLoopUtilization();
+  private cpu = process.cpuUsage();
+  private at = performance.now();
+  private current: LoadSample = { loopBusy: 0, cores: 0 };
+
+  constructor(private readonly intervalMs = 100) {}
+
+  get sample(): LoadSample {
+    return this.current;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.reset();
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private reset(): void {
+    this.elu = performance.eventLoopUtilization();
+    this.cpu = process.cpuUsage();
+    this.at = performance.now();
+  }
+
+  /** Takes a sample now (the timer calls it; tests call it directly). */
+  tick(): LoadSample {
+    const now = performance.now();
+    const elapsedMs = now - this.at;
+    if (elapsedMs <= 0) return this.current;
+    const elu = performance.eventLoopUtilization(this.elu);
+    const cpu = process.cpuUsage(this.cpu);
+    this.current = { loopBusy: elu.utilization, cores: (cpu.user + cpu.system) / 1000 / elapsedMs };
+    this.reset();
+    return this.current;
+  }
+}
