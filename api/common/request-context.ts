@@ -1,7 +1,7 @@
 /**
  * Who is calling and which request this is, available anywhere during a request without request-scoped providers.
  *
- * The caller is decided in exactly one place, `resolveCaller`: the API key in `Authorization: Bearer <key>` (or
+ * The caller is decided in exactly one place, `resolveCallerNow` (`resolveCaller` awaits it): the API key in `Authorization: Bearer <key>` (or
  * `X-Api-Key`), looked up by its hash. The first middleware tags every request with an anonymous caller; the auth
  * guard (auth/auth.guard.ts), which knows whether the route is public and which roles it needs, awaits
  * `resolveCaller` and stores the result in the same context object, so every `owner`, `requestedBy` and audit actor
@@ -14,7 +14,7 @@ import type { NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { CallerIdentity } from '../../libs/contracts';
 import type { Role } from '../../libs/registry';
-import { API_KEY_SHAPE } from './auth/api-keys';
+import { API_KEY_SHAPE, hashApiKey } from './auth/api-keys';
 
 export interface Caller {
   /** stable identity recorded as owner, requestedBy and audit actor */
@@ -46,6 +46,11 @@ const SAFE_TOKEN = /^[\x21-\x7e](?:[\x20-\x7e]{0,198}[\x21-\x7e])?$/;
 /** Finds the caller for a presented key: a stored, unrevoked key or the bootstrap key; null for anything else. */
 export interface KeyVerifier {
   callerForKey(key: string): Promise<Caller | null>;
+  /**
+   * The answer for a key by its hash (hashApiKey) when it is known now, without waiting: undefined when it would
+   * need a lookup. Lets the inference fast path stay synchronous for a key it has just seen.
+   */
+  knownCaller?(keyHash: string): Caller | null | undefined;
 }
 
 /**
@@ -75,12 +80,27 @@ export function presentedKey(req: Request): string | null | undefined {
   return API_KEY_SHAPE.test(key) ? key : null;
 }
 
-/** The one place that decides who the caller is. */
-export async function resolveCaller(req: Request, keys: KeyVerifier): Promise<{ caller: Caller; credentials: Credentials }> {
+export interface ResolvedCaller {
+  caller: Caller;
+  credentials: Credentials;
+}
+
+const resolved = (caller: Caller | null): ResolvedCaller => (caller ? { caller, credentials: 'accepted' } : { caller: ANONYMOUS, credentials: 'rejected' });
+
+/**
+ * The one place that decides who the caller is: at once when the verifier already knows the key, else after its
+ * lookup. `hashOf` may remember hashes (the inference fast path does, per connection).
+ */
+export function resolveCallerNow(req: Request, keys: KeyVerifier, hashOf: (key: string) => string = hashApiKey): ResolvedCaller | Promise<ResolvedCaller> {
   const key = presentedKey(req);
   if (key === undefined) return { caller: ANONYMOUS, credentials: 'none' };
-  const caller = key === null ? null : await keys.callerForKey(key);
-  return caller ? { caller, credentials: 'accepted' } : { caller: ANONYMOUS, credentials: 'rejected' };
+  if (key === null) return resolved(null);
+  const known = keys.knownCaller?.(hashOf(key));
+  return known !== undefined ? resolved(known) : keys.callerForKey(key).then(resolved);
+}
+
+export async function resolveCaller(req: Request, keys: KeyVerifier): Promise<ResolvedCaller> {
+  return resolveCallerNow(req, keys);
 }
 
 function requestIdOf(req: Request): string {

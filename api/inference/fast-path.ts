@@ -10,13 +10,14 @@
  * (bench/serving/RESULTS.md). Model servers keep their data plane lean for this reason.
  *
  * What it keeps from the pipeline, using the same functions: the request ID rule (X-Request-Id echoed, or a new
- * UUID), the API-key check (`resolveCaller` with the app's ApiKeyVerifier, then `hasRole` with the inference roles;
+ * UUID), the API-key check (`resolveCallerNow` with the app's ApiKeyVerifier, then `hasRole` with the inference roles;
  * 401 with WWW-Authenticate, 403 naming the roles), the JSON body limit, and each API's error shape (OIP
  * `{"error"}` on /v2, the app's `{statusCode, error, message, details?, requestId}` on /v1). Inference calls are
  * not mutation-audited: the prediction log is their record.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { hasRole } from '../../libs/contracts';
@@ -25,8 +26,9 @@ import { RecordsError } from '../../libs/serving/records';
 import { ServingError } from '../../libs/serving/replica';
 import { reasonPhrase } from '../common/api-error';
 import type { ErrorDetail } from '../common/api-error';
-import type { KeyVerifier } from '../common/request-context';
-import { resolveCaller } from '../common/request-context';
+import { hashApiKey } from '../common/auth/api-keys';
+import type { KeyVerifier, ResolvedCaller } from '../common/request-context';
+import { resolveCallerNow } from '../common/request-context';
 import { decodeRawInferBody, INFERENCE_ROLES, MAX_RAW_INFER_BYTES, readRaw } from './inference.service';
 import type { CallInfo, InferenceService } from './inference.service';
 import { send } from './oip.controller';
@@ -81,6 +83,11 @@ function sendError(res: ServerResponse, api: Api, requestId: string, err: FastPa
 
 export class InferFastPath {
   private readonly logger = new Logger('inference');
+  /**
+   * The last key each keep-alive connection presented, with its hash: a client sends the same key on every request,
+   * and hashing it again is most of what checking it costs. Kept per connection, so no key outlives its socket.
+   */
+  private readonly keyHashes = new WeakMap<Socket, { key: string; hash: string }>();
 
   constructor(
     private readonly inference: InferenceService,
@@ -112,7 +119,8 @@ export class InferFastPath {
     res.setHeader('X-Request-Id', requestId);
     const { api, name, version } = route;
     try {
-      await this.authorize(req, api, version !== undefined);
+      const authorized = this.authorize(req, api, version !== undefined);
+      if (authorized) await authorized;
       const call: CallInfo = { requestId, header: (h) => header(req, h) };
       if (api === 'v2') {
         const headerLength = header(req, 'inference-header-content-length');
@@ -149,9 +157,26 @@ export class InferFastPath {
     }
   }
 
-  /** The auth guard's rule for these routes: a valid key with an inference role (admin passes everywhere). */
-  private async authorize(req: IncomingMessage, api: Api, versioned: boolean): Promise<void> {
-    const { caller, credentials } = await resolveCaller(req as Request, this.keys);
+  /**
+   * The auth guard's rule for these routes (resolveCaller's, then the roles): a valid key with an inference role
+   * (admin passes everywhere). Synchronous when the key's answer is already cached, a promise when it needs a lookup.
+   */
+  private authorize(req: IncomingMessage, api: Api, versioned: boolean): Promise<void> | undefined {
+    const resolved = resolveCallerNow(req as Request, this.keys, (key) => this.hashOf(req.socket, key));
+    if (resolved instanceof Promise) return resolved.then((r) => this.admit(r, api, versioned));
+    this.admit(resolved, api, versioned);
+    return undefined;
+  }
+
+  private hashOf(socket: Socket, key: string): string {
+    const memo = this.keyHashes.get(socket);
+    if (memo?.key === key) return memo.hash;
+    const hash = hashApiKey(key);
+    this.keyHashes.set(socket, { key, hash });
+    return hash;
+  }
+
+  private admit({ caller, credentials }: ResolvedCaller, api: Api, versioned: boolean): void {
     if (credentials !== 'accepted') {
       const rejected = credentials === 'rejected';
       const route = api === 'v2' ? `POST /v2/models/{name}${versioned ? '/versions/{version}' : ''}/infer` : `POST /v1/models/{name}${versioned ? '/versions/{version}' : ''}/predict`;

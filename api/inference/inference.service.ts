@@ -216,7 +216,10 @@ export class InferenceService {
       done.outputs = undefined;
       throw err;
     } finally {
-      this.replica.complete(target, done);
+      done.finishedAt = performance.now();
+      // Metrics, traffic window, prediction log and shadow mirror once the answer is on its way: a tick scheduled
+      // here runs after the awaiting handler has written the response, before the next I/O.
+      process.nextTick(() => this.replica.complete(target, done));
     }
   }
 

@@ -136,6 +136,8 @@ export interface Completion {
   receivedAt: Date;
   /** performance.now() when the request arrived */
   startedAt: number;
+  /** performance.now() when the answer was ready (default: when complete() is called) */
+  finishedAt?: number;
   status: number;
   error?: string;
   rows?: number;
@@ -330,7 +332,7 @@ export class ServingReplica {
    */
   complete(target: Target, done: Completion): void {
     target.entry.inflight--;
-    const latencyMs = performance.now() - done.startedAt;
+    const latencyMs = (done.finishedAt ?? performance.now()) - done.startedAt;
     const labels = { model: target.modelName, version: String(target.version), kind: target.kind };
     const error = done.status >= 400;
     this.metrics.requests.inc({ ...labels, code: String(done.status) });

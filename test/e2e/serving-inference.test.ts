@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runOnnxModel } from '../../libs/ml/onnx';
@@ -145,6 +146,35 @@ describeEachDatabase('serving: inference', (db: DbKind) => {
       expect(res.json.outputs.find((o: { name: string }) => o.name === 'probabilities').data).toEqual(Array.from(Float32Array.from(expected.probabilities!.slice(i * 2, i * 2 + 2))));
     });
     expect((await onLoop()).batches).toBeGreaterThan(before.batches);
+  });
+
+  it('refuses a key on the fast path as soon as it is revoked on this replica, also on the connection that used it', async () => {
+    const { features } = await versionModel(suite, weather.id, 2);
+    const body = JSON.stringify({ inputs: oipInputs(featureRecords(csvRecords(WEATHER_CSV).slice(0, 1), features), features) });
+    const key = await suite.api.keyFor('service', 'revoked-client@e2e');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const infer = () =>
+      new Promise<number>((resolve, reject) => {
+        const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
+        const req = http.request(`${suite.api.url}/v2/models/${name}/infer`, { method: 'POST', agent, headers }, (res) => {
+          sockets.add(res.socket);
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      expect([await infer(), await infer()]).toEqual([200, 200]);
+      const listed = (await suite.api.http().get('/v1/api-keys')).body as { id: string; identity: string }[];
+      const id = listed.find((k) => k.identity === 'revoked-client@e2e')!.id;
+      expect((await suite.api.http().delete(`/v1/api-keys/${id}`)).status).toBe(200);
+      expect(await infer()).toBe(401);
+      expect(sockets.size).toBe(1); // one keep-alive connection throughout
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('serves regression models ({value}, variable [N,1]) the same way', async () => {

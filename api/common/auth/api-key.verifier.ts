@@ -25,6 +25,8 @@ interface CacheEntry {
   expires: number;
   /** the promise itself is cached, so a burst of requests with a new key makes one query, not one each */
   caller: Promise<Caller | null>;
+  /** the answer, once the lookup has settled */
+  settled?: { caller: Caller | null };
 }
 
 export class ApiKeyVerifier implements KeyVerifier {
@@ -45,21 +47,31 @@ export class ApiKeyVerifier implements KeyVerifier {
 
   async callerForKey(key: string): Promise<Caller | null> {
     const hash = hashApiKey(key);
-    // Compared in constant time; both sides are 32-byte digests.
-    if (this.bootstrapHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.bootstrapHash)) {
-      return { id: BOOTSTRAP_IDENTITY, roles: ['admin'], via: 'bootstrap' };
-    }
+    if (this.isBootstrap(hash)) return BOOTSTRAP_CALLER;
     const now = this.now();
     const cached = this.cache.get(hash);
     if (cached && cached.expires > now) return cached.caller;
 
-    const caller = this.registry.findApiKeyByHash(hash).then(toCaller);
-    this.remember(hash, { expires: now + this.ttlMs, caller });
+    const entry: CacheEntry = { expires: now + this.ttlMs, caller: this.registry.findApiKeyByHash(hash).then(toCaller) };
+    const caller = entry.caller;
+    void caller.then((c) => (entry.settled = { caller: c }), () => undefined);
+    this.remember(hash, entry);
     // A failed lookup (database down) is not an answer about the key: do not keep it.
     void caller.catch(() => {
       if (this.cache.get(hash)?.caller === caller) this.cache.delete(hash);
     });
     return caller;
+  }
+
+  knownCaller(keyHash: string): Caller | null | undefined {
+    if (this.isBootstrap(keyHash)) return BOOTSTRAP_CALLER;
+    const cached = this.cache.get(keyHash);
+    return cached && cached.expires > this.now() ? cached.settled?.caller : undefined;
+  }
+
+  private isBootstrap(keyHash: string): boolean {
+    // Compared in constant time; both sides are 32-byte digests.
+    return !!this.bootstrapHash && timingSafeEqual(Buffer.from(keyHash, 'hex'), this.bootstrapHash);
   }
 
   /** Drops what is known about a key (after revoking it here), or about every key. */
@@ -82,6 +94,8 @@ export class ApiKeyVerifier implements KeyVerifier {
     this.cache.set(hash, entry);
   }
 }
+
+const BOOTSTRAP_CALLER: Caller = Object.freeze({ id: BOOTSTRAP_IDENTITY, roles: Object.freeze(['admin']) as unknown as Role[], via: 'bootstrap' });
 
 /** A stored key's caller; null when it is unknown or revoked. Roles the code does not know are ignored. */
 function toCaller(row: ApiKey | null): Caller | null {

@@ -89,6 +89,26 @@ describe('ApiKeyVerifier', () => {
     expect(store.lookups).toBe(2);
   });
 
+  it('answers at once, by hash, for keys whose lookup has settled and not expired or been forgotten', async () => {
+    const key = generateApiKey();
+    const hash = hashApiKey(key);
+    const verifier = new ApiKeyVerifier(fakeStore([row(key)]), ADMIN_KEY, { now, ttlMs: 5_000 });
+    expect(verifier.knownCaller(hashApiKey(ADMIN_KEY))).toEqual({ id: BOOTSTRAP_IDENTITY, roles: ['admin'], via: 'bootstrap' });
+    expect(verifier.knownCaller(hash)).toBeUndefined(); // never looked up
+    const pending = verifier.callerForKey(key);
+    expect(verifier.knownCaller(hash)).toBeUndefined(); // lookup in flight
+    await pending;
+    expect(verifier.knownCaller(hash)).toEqual({ id: 'alice', roles: ['data-scientist'], via: 'api-key' });
+    clock += 5_000;
+    expect(verifier.knownCaller(hash)).toBeUndefined(); // expired: the next request looks it up again
+    await verifier.callerForKey(key);
+    verifier.forget(hash);
+    expect(verifier.knownCaller(hash)).toBeUndefined();
+    const unknown = generateApiKey();
+    await verifier.callerForKey(unknown);
+    expect(verifier.knownCaller(hashApiKey(unknown))).toBeNull(); // known to be no key of ours
+  });
+
   it('makes one query for a burst of requests with a new key', async () => {
     const key = generateApiKey();
     const store = fakeStore([row(key)]);
