@@ -627,6 +627,7 @@ async function main(): Promise<void> {
       targets.map((t) => t.name),
       notes,
       { load, started, finished: new Date() },
+      raw,
     );
   } finally {
     loadgen.stop();
@@ -681,8 +682,23 @@ async function registerBenchModel(env: NodeJS.ProcessEnv, bytes: Uint8Array): Pr
   await dataSource.destroy();
 }
 
-function writeResults(results: Measurement[], order: string[], notes: string[], run: { load: { before: number[]; after: number[] }; started: Date; finished: Date }): void {
+function writeResults(
+  results: Measurement[],
+  order: string[],
+  notes: string[],
+  run: { load: { before: number[]; after: number[] }; started: Date; finished: Date },
+  /** every round's measurement, by `${target}\u0001${concurrency}` */
+  rounds: Map<string, Measurement[]>,
+): void {
   const at = (t: string, c: number) => results.find((r) => r.target === t && r.concurrency === c);
+  const roundsOf = (t: string, c: number) => rounds.get(`${t}\u0001${c}`) ?? [];
+  // Cells of one round run back to back, so a ratio within a round compares them under the same background load.
+  const pairedRatio = (t: string, peer: string, c: number) => {
+    const a = roundsOf(t, c);
+    const b = roundsOf(peer, c);
+    const per = a.map((m, i) => (b[i] ? m.throughput / b[i].throughput : NaN)).filter(Number.isFinite).sort((x, y) => x - y);
+    return per.length ? per[Math.floor(per.length / 2)] : NaN;
+  };
   const cpu = os.cpus();
   const ratio = (a: Measurement | undefined, b: Measurement | undefined) => (a && b ? a.throughput / b.throughput : NaN);
   const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
@@ -760,6 +776,10 @@ function writeResults(results: Measurement[], order: string[], notes: string[], 
         const r = ratio(at(t.target, c), at(BARE, c));
         return `${fmt(r)}${check(r, c === 64 ? 1.5 : 0.9)}`;
       }).join(' | ')} |`,
+      `| ${t.label} ÷ bare, median of per-round ratios | ${CONCURRENCY.map((c) => {
+        const r = pairedRatio(t.target, BARE, c);
+        return `${fmt(r)}${check(r, c === 64 ? 1.5 : 0.9)}`;
+      }).join(' | ')} |`,
     );
   }
   lines.push(`| /v2 infer, batching on ÷ off, req/s | ${CONCURRENCY.map((c) => fmt(ratio(at(V2_ON, c), at(V2_OFF, c)))).join(' | ')} |`);
@@ -782,6 +802,18 @@ function writeResults(results: Measurement[], order: string[], notes: string[], 
           return a && b ? `${a.p99.toFixed(2)} vs ${b.p99.toFixed(2)} (${b.target.slice(MLFLOW.length + 1)})${verdict(a.p99 < b.p99)}` : '—';
         }).join(' | ')} |`,
       );
+    }
+  }
+  if (ROUNDS > 1) {
+    lines.push(
+      '',
+      'req/s of each round (a round measures every target at every concurrency, interleaved, so background load shifts between rounds rather than between targets):',
+      '',
+      `| target | ${CONCURRENCY.map((c) => `@${c}`).join(' | ')} |`,
+      `|---|${CONCURRENCY.map(() => '---').join('|')}|`,
+    );
+    for (const t of order.filter((x) => x !== IN_PROCESS)) {
+      lines.push(`| ${t} | ${CONCURRENCY.map((c) => roundsOf(t, c).map((m) => m.throughput.toFixed(0)).join(' / ') || '—').join(' | ')} |`);
     }
   }
   fs.writeFileSync(OUT, lines.join('\n') + '\n');
