@@ -1,11 +1,11 @@
 /**
  * Who is calling and which request this is, available anywhere during a request without request-scoped providers.
  *
- * The caller is decided in exactly one place, `resolveCallerNow` (`resolveCaller` awaits it): the API key in `Authorization: Bearer <key>` (or
- * `X-Api-Key`), looked up by its hash. The first middleware tags every request with an anonymous caller; the auth
- * guard (auth/auth.guard.ts), which knows whether the route is public and which roles it needs, awaits
- * `resolveCaller` and stores the result in the same context object, so every `owner`, `requestedBy` and audit actor
- * written later in the request is the key's identity.
+ * The caller is decided in exactly one place, `resolveCallerNow` (`resolveCaller` awaits it): the API key in
+ * `Authorization: Bearer <key>` (or `X-Api-Key`), looked up by its hash. The first middleware tags every request
+ * with an anonymous caller; the auth guard (auth/auth.guard.ts), which knows whether the route is public and which
+ * roles it needs, awaits `resolveCaller` and stores the result in the same context object, so every `owner`,
+ * `requestedBy` and audit actor written later in the request is the key's identity.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';

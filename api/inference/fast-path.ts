@@ -85,7 +85,8 @@ export class InferFastPath {
   private readonly logger = new Logger('inference');
   /**
    * The last key each keep-alive connection presented, with its hash: a client sends the same key on every request,
-   * and hashing it again is most of what checking it costs. Kept per connection, so no key outlives its socket.
+   * and hashing it again would be most of what checking a cached key costs. Kept per connection, so no key outlives
+   * its socket.
    */
   private readonly keyHashes = new WeakMap<Socket, { key: string; hash: string }>();
 
