@@ -161,7 +161,8 @@ describe('InferencePool with an event-loop budget (real onnxruntime on this thre
       maxWaitMs: 0,
       maxQueued: 1000,
       maxShadowQueued: 10,
-      inlineBudgetMs: 2,
+      // generous, so a loaded CI machine's slow runs still fit: the tiny model runs ~1 µs a row plus ~0.3 ms
+      inlineBudgetMs: 25,
       coreShare: 4,
       loopLoad: load,
       onBatch: (b) => batches.push(b),
@@ -194,7 +195,7 @@ describe('InferencePool with an event-loop budget (real onnxruntime on this thre
     expect(batches.length).toBeLessThan(requests.length);
   });
 
-  it('sends a batch expected to take longer than the budget to a thread', async () => {
+  it('sends a batch expected to take longer than the budget to a thread (50,000 rows: ~90 ms)', async () => {
     batches.length = 0;
     const rows = Array.from({ length: 50_000 }, (_, i) => i % 200);
     const out = await run(rows);
@@ -235,6 +236,20 @@ describe('InferencePool with an event-loop budget (real onnxruntime on this thre
     expect((results[1] as Error).message).toMatch(/^inference failed: /);
     expect(results[2]).toBe('ok');
   });
+
+  it('keeps a version whose requests are all large on the threads (no event-loop session it would never use)', async () => {
+    // 20,000 rows: ~30 ms a run, far over half of a 2 ms budget
+    const big = new InferencePool({ size: 1, batching: true, maxBatchRows: 100_000, maxWaitMs: 0, maxQueued: 10, maxShadowQueued: 1, inlineBudgetMs: 2, loopLoad: load });
+    try {
+      await big.load('big@1', bytes);
+      const rows = Array.from({ length: 20_000 }, (_, i) => i % 200);
+      for (let i = 0; i < 12; i++) await big.run('big@1', columnsFor(table, rows), rows.length, ['label']);
+      await new Promise((r) => setTimeout(r, 200)); // an event-loop session, had one been started, would be ready
+      expect(big.executorOf('big@1')).toBe('thread');
+    } finally {
+      await big.close();
+    }
+  }, 60_000);
 
   it('unloads a version that runs on the event loop: what waits fails, later requests are refused', async () => {
     expect(pool.executorOf('m@1')).toBe('event_loop');

@@ -88,6 +88,8 @@ interface Version {
   /** how long a thread took to create its session */
   loadMs: number;
   cost: RunCostModel;
+  /** the fewest rows of any run seen: a version whose requests are all large never needs the event loop */
+  smallestRun: number;
   inline?: InlineSession;
   /** creating the event-loop session, or it failed (then the version stays on threads); timing another thread load */
   inlineState?: 'loading' | 'failed' | 'timing';
@@ -245,6 +247,7 @@ export class InferencePool {
     const version = this.versions.get(key);
     if (version) {
       version.cost.observe(rows, runMs);
+      version.smallestRun = Math.min(version.smallestRun, rows);
       this.considerInline(key, version);
     }
     let parts: Record<string, RawOutput>[];
@@ -259,12 +262,13 @@ export class InferencePool {
   }
 
   /**
-   * Gives a version a session on the event loop once its runs are known to be cheap. Creating it blocks the loop
-   * (onnxruntime-node loads synchronously), so only versions whose thread loaded them quickly qualify.
+   * Gives a version a session on the event loop once runs like those it gets are known to be cheap: the smallest it
+   * has run, within half the budget. Creating the session blocks the loop (onnxruntime-node loads synchronously),
+   * so only versions whose thread loaded them quickly qualify.
    */
   private considerInline(key: string, version: Version): void {
     if (this.inlineBudgetMs <= 0 || version.inline || version.inlineState || this.closed) return;
-    if (version.cost.samples < MIN_COST_SAMPLES || version.cost.predict(1) > this.inlineBudgetMs / 2) return;
+    if (version.cost.samples < MIN_COST_SAMPLES || version.cost.predict(version.smallestRun) > this.inlineBudgetMs / 2) return;
     if (version.loadMs > MAX_INLINE_LOAD_MS) {
       // Loads that ran beside others (every thread at once, at start-up) can look slow: time a few more, one at a time.
       if (version.loadRetimes < 3 && version.loadMs < 4 * MAX_INLINE_LOAD_MS) void this.retimeLoad(key, version);
@@ -310,7 +314,7 @@ export class InferencePool {
       throw new Error(failed.message);
     }
     const loaded = replies as Extract<PoolReply, { t: 'loaded' }>[];
-    this.versions.set(key, { bytes, loadMs: Math.min(...loaded.map((r) => r.loadMs)), cost: new RunCostModel(), loadRetimes: 0 });
+    this.versions.set(key, { bytes, loadMs: Math.min(...loaded.map((r) => r.loadMs)), cost: new RunCostModel(), smallestRun: Infinity, loadRetimes: 0 });
     const first = loaded[0];
     return { inputs: first.inputs, outputs: first.outputs };
   }
