@@ -128,9 +128,7 @@ describeEachDatabase('serving: inference', (db: DbKind) => {
     const expected = await runOnnxModel(bytes, recordsTable(records, features), records.map((_, i) => i), features);
     const onLoop = async () => {
       const samples = parsePrometheus((await call(suite, 'GET', '/metrics', undefined, {}, null)).text);
-      const value = (metric: string, labels: Record<string, string> = {}) =>
-        samples.filter((x) => x.name === metric && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((a, x) => a + x.value, 0);
-      return { versions: value('mlcycle_inference_event_loop_versions'), batches: value('mlcycle_inference_batches_total', { executor: 'event_loop' }) };
+      return { versions: sumOf(samples, 'mlcycle_inference_event_loop_versions'), batches: sumOf(samples, 'mlcycle_inference_batches_total', { executor: 'event_loop' }) };
     };
     // one request at a time: each run measured on an inference thread, until the version is known to be cheap
     await eventually('the champion runs on the event loop', async () => {
@@ -378,8 +376,7 @@ describeEachDatabase('serving: inference', (db: DbKind) => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const samples = parsePrometheus(res.text);
-    const get = (metric: string, labels: Record<string, string>) =>
-      samples.filter((s) => s.name === metric && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+    const get = (metric: string, labels: Record<string, string>) => sumOf(samples, metric, labels);
     expect(get('mlcycle_inference_requests_total', { model: name, version: '2', kind: 'live', code: '200' })).toBeGreaterThanOrEqual(3);
     expect(get('mlcycle_inference_requests_total', { model: name, version: '2', kind: 'live', code: '400' })).toBeGreaterThanOrEqual(8);
     expect(get('mlcycle_inference_requests_total', { model: name, version: '1', kind: 'explicit' })).toBeGreaterThanOrEqual(2);
@@ -396,6 +393,11 @@ describeEachDatabase('serving: inference', (db: DbKind) => {
     expect(get('mlcycle_inference_pool_threads', {})).toBe(suite.api.config.serving.threads);
   });
 });
+
+/** The sum of a metric's samples whose labels include `labels`. */
+function sumOf(samples: Sample[], metric: string, labels: Record<string, string> = {}): number {
+  return samples.filter((s) => s.name === metric && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+}
 
 interface Sample {
   name: string;

@@ -53,14 +53,15 @@ export class ApiKeyVerifier implements KeyVerifier {
     if (cached && cached.expires > now) return cached.caller;
 
     const entry: CacheEntry = { expires: now + this.ttlMs, caller: this.registry.findApiKeyByHash(hash).then(toCaller) };
-    const caller = entry.caller;
-    void caller.then((c) => (entry.settled = { caller: c }), () => undefined);
     this.remember(hash, entry);
-    // A failed lookup (database down) is not an answer about the key: do not keep it.
-    void caller.catch(() => {
-      if (this.cache.get(hash)?.caller === caller) this.cache.delete(hash);
-    });
-    return caller;
+    void entry.caller.then(
+      (caller) => (entry.settled = { caller }),
+      // A failed lookup (database down) is not an answer about the key: do not keep it.
+      () => {
+        if (this.cache.get(hash) === entry) this.cache.delete(hash);
+      },
+    );
+    return entry.caller;
   }
 
   knownCaller(keyHash: string): Caller | null | undefined {
