@@ -18,8 +18,8 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { spawnModuleThread } from '../core/threads';
-import { createOnnxSession } from '../ml/onnx/runner';
-import type { OrtSession } from '../ml/onnx/ort';
+import { createSyncOnnxSession } from '../ml/onnx/runner';
+import type { SyncSession } from '../ml/onnx/ort';
 import type { BatchPolicy, QueuedJob, RawOutput } from './batch-queue';
 import { BatchQueue, concatColumns, splitOutputs } from './batch-queue';
 import { LoopLoad } from './loop-load';
@@ -74,10 +74,9 @@ const LOOP_SATURATED = 0.85;
 const SPARE_CORES = 0.5;
 
 interface InlineSession {
-  session: OrtSession;
-  /** batches handed to session.run and not yet settled */
-  running: number;
-  /** unloaded: released once `running` is back to 0 */
+  /** synchronous: a batch runs within the drain's callback, and nothing is left running after it */
+  session: SyncSession;
+  /** unloaded (released) */
   retired: boolean;
 }
 
@@ -91,8 +90,8 @@ interface Version {
   /** the fewest rows of any run seen: a version whose requests are all large never needs the event loop */
   smallestRun: number;
   inline?: InlineSession;
-  /** creating the event-loop session, or it failed (then the version stays on threads); timing another thread load */
-  inlineState?: 'loading' | 'failed' | 'timing';
+  /** creating the event-loop session failed (then the version stays on threads); timing another thread load */
+  inlineState?: 'failed' | 'timing';
   /** thread loads timed again after the first was too slow */
   loadRetimes: number;
 }
@@ -274,20 +273,11 @@ export class InferencePool {
       if (version.loadRetimes < 3 && version.loadMs < 4 * MAX_INLINE_LOAD_MS) void this.retimeLoad(key, version);
       return;
     }
-    version.inlineState = 'loading';
-    createOnnxSession(version.bytes, { intraOpNumThreads: 1 }).then(
-      (session) => {
-        if (this.versions.get(key) !== version || this.closed) {
-          void session.release().catch(() => undefined);
-          return;
-        }
-        version.inline = { session, running: 0, retired: false };
-        version.inlineState = undefined;
-      },
-      () => {
-        version.inlineState = 'failed';
-      },
-    );
+    try {
+      version.inline = { session: createSyncOnnxSession(version.bytes, { intraOpNumThreads: 1 }), retired: false };
+    } catch {
+      version.inlineState = 'failed';
+    }
   }
 
   /** Times one more session creation of `version` on a thread (a throwaway session), keeping the fastest time. */
@@ -340,7 +330,7 @@ export class InferencePool {
 
   private retire(inline: InlineSession): void {
     inline.retired = true;
-    if (inline.running === 0) void inline.session.release().catch(() => undefined);
+    inline.session.release();
   }
 
   /**
@@ -417,37 +407,18 @@ export class InferencePool {
       Object.keys(jobs[0].columns),
     );
     const rows = jobs.reduce((s, j) => s + j.rows, 0);
-    inline.running++;
-    // onnxruntime-node runs the session in a setImmediate callback it queues synchronously in run(); one queued
-    // just before it marks the start, so the time measured is the run's, not the loop turn's in between.
-    let startedAt = performance.now();
-    setImmediate(() => {
-      startedAt = performance.now();
-    });
-    let run: ReturnType<OrtSession['run']>;
+    const fetches = jobs[0].fetches;
+    let outputs: Record<string, RawOutput>;
+    const startedAt = performance.now();
     try {
-      run = inline.session.run(feedsOf(columns, rows), jobs[0].fetches);
+      outputs = outputsOf(inline.session.run(feedsOf(columns, rows), fetches), fetches, false);
     } catch (err) {
-      run = Promise.reject(err as Error); // columns that do not make a tensor: the same path as a failed run
+      // One request's values can fail a whole batch; run each alone so only that one fails.
+      if (jobs.length > 1) for (const job of jobs) this.runInline(key, inline, [job]);
+      else jobs[0].reject(new Error(`inference failed: ${(err as Error).message}`));
+      return;
     }
-    run.then(
-      (result) => {
-        const runMs = performance.now() - startedAt;
-        this.finishInline(inline);
-        this.settle(key, jobs, outputsOf(result, jobs[0].fetches, false), runMs, 'event_loop');
-      },
-      (err: Error) => {
-        this.finishInline(inline);
-        // One request's values can fail a whole batch; run each alone so only that one fails.
-        if (jobs.length > 1 && !inline.retired) for (const job of jobs) this.runInline(key, inline, [job]);
-        else for (const job of jobs) job.reject(inline.retired ? new ModelNotLoadedError(key) : new Error(`inference failed: ${err.message}`));
-      },
-    );
-  }
-
-  private finishInline(inline: InlineSession): void {
-    inline.running--;
-    if (inline.retired && inline.running === 0) void inline.session.release().catch(() => undefined);
+    this.settle(key, jobs, outputs, performance.now() - startedAt, 'event_loop');
   }
 
   private freeSlot(): Slot | undefined {

@@ -4,7 +4,7 @@ import { emitRegressionHead, emitSoftmaxClassifierHead } from './heads';
 import { attr, encodeModel, GraphBuilder, readOnnxHeader, setOnnxMetadata } from './model';
 import { float32Tensor, ort, stringTensor } from './ort';
 import { decodeFields, ProtoWriter } from './proto';
-import { contractProblems, inspectOnnx, runOnnxModel } from './runner';
+import { contractProblems, createOnnxSession, createSyncOnnxSession, inspectOnnx, runOnnxModel } from './runner';
 
 const FEATURES: FeatureColumn[] = [
   { name: 'size', kind: 'numeric' },
@@ -151,5 +151,41 @@ describe('runner', () => {
     await expect(inspectOnnx(Buffer.from('definitely not a model'))).rejects.toThrow(/not an ONNX model|cannot load/);
     const bad = setOnnxMetadata(handModel('classifier'), { 'mlcycle.classes': '{"a":1}' });
     expect(() => readMlcycleMetadata(bad)).toThrow(/mlcycle.classes' must be a JSON array/);
+  });
+});
+
+describe('synchronous session (the event-loop executor of libs/serving/pool.ts)', () => {
+  const feeds = () => ({ size: float32Tensor(Float32Array.of(1, -1, 0.5), [3, 1]), colour: stringTensor(['red', 'blue', 'green'], [3, 1]) });
+
+  it('answers exactly what InferenceSession answers, without a promise, for the outputs asked', async () => {
+    const bytes = handModel('classifier');
+    const sync = createSyncOnnxSession(bytes);
+    const session = await createOnnxSession(bytes);
+    try {
+      const expected = await session.run(feeds(), ['label', 'probabilities']);
+      const got = sync.run(feeds(), ['label', 'probabilities']);
+      expect(got).not.toBeInstanceOf(Promise);
+      expect(Object.keys(got).sort()).toEqual(['label', 'probabilities']);
+      expect(got.label.data).toEqual(expected.label.data);
+      expect(got.probabilities.dims).toEqual([3, 2]);
+      expect(Array.from(got.probabilities.data as Float32Array)).toEqual(Array.from(expected.probabilities.data as Float32Array));
+      expect(Object.keys(sync.run(feeds(), ['label']))).toEqual(['label']);
+    } finally {
+      sync.release();
+      await session.release();
+    }
+  });
+
+  it('throws for a missing input, and after release; releasing twice is harmless', () => {
+    const sync = createSyncOnnxSession(handModel('regressor'));
+    expect(() => sync.run({ size: float32Tensor(Float32Array.of(1), [1, 1]) }, ['variable'])).toThrow("input 'colour' is missing in 'feeds'.");
+    expect(Array.from(sync.run({ ...feeds() }, ['variable']).variable.data as Float32Array)).toEqual([4, -2, 2.5]);
+    sync.release();
+    sync.release();
+    expect(() => sync.run(feeds(), ['variable'])).toThrow(/disposed/);
+  });
+
+  it('reports unloadable bytes as OnnxContractError', () => {
+    expect(() => createSyncOnnxSession(new Uint8Array([1, 2, 3]))).toThrow(OnnxContractError);
   });
 });

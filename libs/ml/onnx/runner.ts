@@ -14,8 +14,8 @@ import {
   readMlcycleMetadata,
 } from './contract';
 import type { OpsetImport } from './model';
-import type { OrtSession, OrtTensor } from './ort';
-import { float32Tensor, ort, stringTensor } from './ort';
+import type { OrtSession, OrtSessionOptions, OrtTensor, SyncSession } from './ort';
+import { createSyncSession, float32Tensor, ort, stringTensor } from './ort';
 import { readOnnxHeader } from './model';
 import { ProtoDecodeError } from './proto';
 
@@ -43,15 +43,23 @@ export interface SessionOptions {
 /** Creates an InferenceSession; a model onnxruntime cannot load throws OnnxContractError with its reason. */
 export async function createOnnxSession(bytes: Uint8Array, opts: SessionOptions = {}): Promise<OrtSession> {
   try {
-    return await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: opts.intraOpNumThreads ?? 1,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-    });
+    return await ort.InferenceSession.create(bytes, sessionOptions(opts));
   } catch (err) {
     throw new OnnxContractError(`onnxruntime cannot load the model: ${(err as Error).message.trim()}`);
   }
+}
+
+/** The same, as a session that runs synchronously (see SyncSession); the load blocks the calling thread. */
+export function createSyncOnnxSession(bytes: Uint8Array, opts: SessionOptions = {}): SyncSession {
+  try {
+    return createSyncSession(bytes, sessionOptions(opts));
+  } catch (err) {
+    throw new OnnxContractError(`onnxruntime cannot load the model: ${(err as Error).message.trim()}`);
+  }
+}
+
+function sessionOptions(opts: SessionOptions): OrtSessionOptions {
+  return { intraOpNumThreads: opts.intraOpNumThreads ?? 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 };
 }
 
 function describe(meta: OrtSession['inputMetadata']): OnnxValueInfo[] {
