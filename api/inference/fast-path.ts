@@ -29,7 +29,7 @@ import type { ErrorDetail } from '../common/api-error';
 import { hashApiKey } from '../common/auth/api-keys';
 import type { KeyVerifier, ResolvedCaller } from '../common/request-context';
 import { resolveCallerNow } from '../common/request-context';
-import { decodeRawInferBody, INFERENCE_ROLES, MAX_RAW_INFER_BYTES, readRaw } from './inference.service';
+import { decodeRawInferBody, INFERENCE_ROLES, MAX_RAW_INFER_BYTES, readBody } from './inference.service';
 import type { CallInfo, InferenceService } from './inference.service';
 import { send } from './oip.controller';
 
@@ -101,7 +101,7 @@ export class InferFastPath {
     server.removeAllListeners('request');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const route = req.method === 'POST' ? this.route(req.url) : undefined;
-      if (route) void this.handle(req, res, route);
+      if (route) this.handle(req, res, route);
       else for (const h of handlers) h.call(server, req, res);
     });
   }
@@ -113,49 +113,74 @@ export class InferFastPath {
     return m ? { api: path.startsWith('/v2/') ? 'v2' : 'v1', name: m[1], version: m[2] } : undefined;
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, route: { api: Api; name: string; version?: string }): Promise<void> {
+  /**
+   * Answers one request. Callbacks from the socket to the answer, with the one promise of the inference itself
+   * (InferenceService.execute): each promise on this path costs time, and with the Nest pipeline's AsyncLocalStorage
+   * in use, an async hook as well.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, route: { api: Api; name: string; version?: string }): void {
     const started = { at: new Date(), t0: performance.now() };
     const given = header(req, 'x-request-id')?.trim();
     const requestId = given && SAFE_TOKEN.test(given) ? given : randomUUID();
     res.setHeader('X-Request-Id', requestId);
-    const { api, name, version } = route;
+    const fail = (err: unknown) => this.fail(req, res, route.api, requestId, err);
     try {
-      const authorized = this.authorize(req, api, version !== undefined);
-      if (authorized) await authorized;
-      const call: CallInfo = { requestId, header: (h) => header(req, h) };
-      if (api === 'v2') {
-        const headerLength = header(req, 'inference-header-content-length');
-        const raw = await readRaw(req, headerLength === undefined ? MAX_JSON_BYTES : MAX_RAW_INFER_BYTES);
-        const decoded = decodeRawInferBody(raw, header(req, 'content-encoding'), headerLength);
-        const body = decoded instanceof Promise ? await decoded : decoded;
-        send(res, await this.inference.inferV2(call, name, version === undefined ? undefined : Number(version), body, started));
-        return;
-      }
-      const raw = await readRaw(req, MAX_JSON_BYTES);
-      let body: unknown;
-      try {
-        body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
-      } catch (err) {
-        throw new FastPathError(400, `the request body is not valid JSON: ${(err as Error).message}`);
-      }
-      const ref = version === undefined ? undefined : version === 'champion' ? 'champion' : Number(version);
-      const result = await this.inference.predict(call, name, ref, body, started);
-      const out = Buffer.from(JSON.stringify(result), 'utf8');
-      res.statusCode = 200;
-      res.setHeader('X-Model-Version', String(result.version));
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.setHeader('Content-Length', String(out.length));
-      res.end(out);
+      const authorized = this.authorize(req, route.api, route.version !== undefined);
+      if (authorized) authorized.then(() => this.serve(req, res, route, requestId, started, fail), fail);
+      else this.serve(req, res, route, requestId, started, fail);
     } catch (err) {
-      const known = toFastPathError(err);
-      if (known) {
-        if (known.status === 401 || known.status === 403 || known.status === 413) req.resume();
-        sendError(res, api, requestId, known);
+      fail(err);
+    }
+  }
+
+  /** Reads the body and answers it, once the caller is known to be allowed. */
+  private serve(req: IncomingMessage, res: ServerResponse, route: { api: Api; name: string; version?: string }, requestId: string, started: { at: Date; t0: number }, fail: (err: unknown) => void): void {
+    const { api, name, version } = route;
+    const call: CallInfo = { requestId, header: (h) => header(req, h) };
+    const headerLength = api === 'v2' ? header(req, 'inference-header-content-length') : undefined;
+    readBody(req, headerLength === undefined ? MAX_JSON_BYTES : MAX_RAW_INFER_BYTES, (readErr, raw) => {
+      if (readErr) {
+        fail(readErr);
         return;
       }
-      this.logger.error(`POST ${req.url} failed [requestId=${requestId}]: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      sendError(res, api, requestId, new FastPathError(500, 'internal error'));
+      try {
+        if (api === 'v2') {
+          const decoded = decodeRawInferBody(raw!, header(req, 'content-encoding'), headerLength);
+          const v = version === undefined ? undefined : Number(version);
+          const answer = decoded instanceof Promise ? decoded.then((body) => this.inference.inferV2(call, name, v, body, started)) : this.inference.inferV2(call, name, v, decoded, started);
+          answer.then((result) => send(res, result), fail);
+          return;
+        }
+        let body: unknown;
+        try {
+          body = raw!.length ? JSON.parse(raw!.toString('utf8')) : undefined;
+        } catch (err) {
+          throw new FastPathError(400, `the request body is not valid JSON: ${(err as Error).message}`);
+        }
+        const ref = version === undefined ? undefined : version === 'champion' ? 'champion' : Number(version);
+        this.inference.predict(call, name, ref, body, started).then((result) => {
+          const out = Buffer.from(JSON.stringify(result), 'utf8');
+          res.statusCode = 200;
+          res.setHeader('X-Model-Version', String(result.version));
+          res.setHeader('Content-Type', 'application/json; charset=utf-8');
+          res.setHeader('Content-Length', String(out.length));
+          res.end(out);
+        }, fail);
+      } catch (err) {
+        fail(err);
+      }
+    });
+  }
+
+  private fail(req: IncomingMessage, res: ServerResponse, api: Api, requestId: string, err: unknown): void {
+    const known = toFastPathError(err);
+    if (known) {
+      if (known.status === 401 || known.status === 403 || known.status === 413) req.resume();
+      sendError(res, api, requestId, known);
+      return;
     }
+    this.logger.error(`POST ${req.url} failed [requestId=${requestId}]: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    sendError(res, api, requestId, new FastPathError(500, 'internal error'));
   }
 
   /**

@@ -51,38 +51,46 @@ export function callInfo(req: Request): CallInfo {
 }
 
 export function readRaw(req: NodeJS.ReadableStream & { readableEnded?: boolean }, limit: number): Promise<Buffer> {
-  // Events rather than `for await`: this runs for every inference request, and the async iterator costs more.
-  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        req.resume(); // drain the rest so the connection stays usable
-        reject(new OipError(`the request body is larger than ${limit} bytes`, 413));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
+  return new Promise((resolve, reject) => readBody(req, limit, (err, body) => (err ? reject(err) : resolve(body!))));
+}
+
+/**
+ * readRaw with a callback, for the inference fast path (no promise per request). Events rather than `for await`,
+ * which costs more. A body over `limit` fails with 413 and the rest is drained, so the connection stays usable.
+ */
+export function readBody(req: NodeJS.ReadableStream & { readableEnded?: boolean }, limit: number, done: (err: Error | undefined, body?: Buffer) => void): void {
+  if (req.readableEnded) {
+    done(undefined, Buffer.alloc(0));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) {
       cleanup();
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-  });
+      req.resume(); // drain the rest so the connection stays usable
+      done(new OipError(`the request body is larger than ${limit} bytes`, 413));
+      return;
+    }
+    chunks.push(chunk);
+  };
+  const onEnd = () => {
+    cleanup();
+    done(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+  };
+  const onError = (err: Error) => {
+    cleanup();
+    done(err);
+  };
+  const cleanup = () => {
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('error', onError);
+  };
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onError);
 }
 
 /**
@@ -193,8 +201,12 @@ export class InferenceService {
     }
   }
 
-  /** Runs a request on its target and records it, whatever happens. */
-  private async execute<T>(
+  /**
+   * Runs a request on its target and records it, whatever happens. One promise from the decoded body to the
+   * answer: every promise on this path costs time, and with AsyncLocalStorage in use (the Nest pipeline's request
+   * scope) each one also runs an async hook.
+   */
+  private execute<T>(
     call: CallInfo,
     target: Target,
     endpoint: 'v1' | 'v2',
@@ -203,30 +215,62 @@ export class InferenceService {
     encode: (outputs: Record<string, RawOutput>, rows: number) => T,
   ): Promise<T> {
     const done: Completion = { endpoint, requestId: call.requestId, receivedAt: started.at, startedAt: started.t0, status: 200 };
-    try {
-      const { rows, columns } = decode();
-      done.rows = rows;
-      done.columns = columns;
-      const outputs = await this.replica.run(target, columns, rows);
-      done.outputs = outputs;
-      return encode(outputs, rows);
-    } catch (err) {
-      done.status = statusOf(err);
-      done.error = (err as Error).message;
-      done.outputs = undefined;
-      throw err;
-    } finally {
-      done.finishedAt = performance.now();
-      // Metrics, traffic window, prediction log and shadow mirror once the answer is on its way: a tick scheduled
-      // here runs after the awaiting handler has written the response, before the next I/O.
-      process.nextTick(() => this.replica.complete(target, done));
-    }
+    return new Promise<T>((resolve, reject) => {
+      const finish = (err: unknown, value?: T) => {
+        if (err !== undefined) {
+          done.status = statusOf(err);
+          done.error = (err as Error).message;
+          done.outputs = undefined;
+        }
+        done.finishedAt = performance.now();
+        if (err !== undefined) reject(err);
+        else resolve(value as T);
+        // Metrics, traffic window, prediction log and shadow mirror once the answer is on its way: queued after the
+        // settlement, this runs after the continuation of a caller that awaits this promise, which writes the
+        // response. (process.nextTick would run first when this settles outside a microtask, as a batch does.)
+        queueMicrotask(() => this.replica.complete(target, done));
+      };
+      let rows: number;
+      try {
+        const decoded = decode();
+        rows = decoded.rows;
+        done.rows = rows;
+        done.columns = decoded.columns;
+      } catch (err) {
+        finish(err);
+        return;
+      }
+      this.replica.run(target, done.columns, rows, (err, outputs) => {
+        if (err) {
+          finish(err);
+          return;
+        }
+        done.outputs = outputs;
+        let value: T;
+        try {
+          value = encode(outputs!, rows);
+        } catch (encodeErr) {
+          finish(encodeErr);
+          return;
+        }
+        finish(undefined, value);
+      });
+    });
   }
 
   /** POST /v2/models/{name}[/versions/{v}]/infer, with the body already read (readInferBody / decodeRawInferBody). */
-  async inferV2(call: CallInfo, name: string, version: number | undefined, body: InferBody, started = { at: new Date(), t0: performance.now() }): Promise<EncodedResponse> {
-    const routed = this.target(call, name, version, 'v2', started);
-    const target = routed instanceof Promise ? await routed : routed;
+  inferV2(call: CallInfo, name: string, version: number | undefined, body: InferBody, started = { at: new Date(), t0: performance.now() }): Promise<EncodedResponse> {
+    let routed: Target | Promise<Target>;
+    try {
+      routed = this.target(call, name, version, 'v2', started);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // Not an async function: a routed request's answer is execute()'s own promise (see execute).
+    return routed instanceof Promise ? routed.then((target) => this.inferOn(call, target, body, started)) : this.inferOn(call, routed, body, started);
+  }
+
+  private inferOn(call: CallInfo, target: Target, body: InferBody, started: { at: Date; t0: number }): Promise<EncodedResponse> {
     const requestId = call.requestId;
     let requested: ReturnType<typeof decodeInferRequest>['outputs'] = [];
     let id: string | undefined;
@@ -262,9 +306,17 @@ export class InferenceService {
   }
 
   /** POST /v1/models/{name}[/versions/{v}]/predict */
-  async predict(call: CallInfo, name: string, version: number | 'champion' | undefined, body: unknown, started = { at: new Date(), t0: performance.now() }): Promise<PredictResult> {
-    const routed = this.target(call, name, version, 'v1', started);
-    const target = routed instanceof Promise ? await routed : routed;
+  predict(call: CallInfo, name: string, version: number | 'champion' | undefined, body: unknown, started = { at: new Date(), t0: performance.now() }): Promise<PredictResult> {
+    let routed: Target | Promise<Target>;
+    try {
+      routed = this.target(call, name, version, 'v1', started);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return routed instanceof Promise ? routed.then((target) => this.predictOn(call, target, body, started)) : this.predictOn(call, routed, body, started);
+  }
+
+  private predictOn(call: CallInfo, target: Target, body: unknown, started: { at: Date; t0: number }): Promise<PredictResult> {
     return this.execute(
       call,
       target,

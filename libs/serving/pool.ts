@@ -338,28 +338,45 @@ export class InferencePool {
    * PoolOverloadedError; shadow requests beyond theirs resolve to null (dropped).
    */
   run(key: string, columns: Columns, rows: number, fetches: string[], priority: 'live' | 'shadow' = 'live'): Promise<Record<string, RawOutput>> {
+    return new Promise((resolve, reject) => this.submit(key, columns, rows, fetches, priority, resolve, reject));
+  }
+
+  /**
+   * run() with callbacks, for the request path, where each promise between the socket and the answer costs time
+   * (with AsyncLocalStorage in use, every promise also runs an async hook). `reject` may be called synchronously.
+   */
+  submit(
+    key: string,
+    columns: Columns,
+    rows: number,
+    fetches: string[],
+    priority: 'live' | 'shadow',
+    resolve: (outputs: Record<string, RawOutput>) => void,
+    reject: (err: Error) => void,
+  ): void {
     const version = this.versions.get(key);
-    if (!version) return Promise.reject(new ModelNotLoadedError(key));
-    return new Promise((resolve, reject) => {
-      const job: Job = { key, rows, columns, fetches, enqueuedAt: performance.now(), priority, resolve, reject };
-      if (version.inline && priority === 'live') {
-        if (!this.inlineQueue.push(job)) {
-          reject(new PoolOverloadedError(this.inlineQueue.depth.live));
-          return;
-        }
-        if (!this.inlineScheduled) {
-          this.inlineScheduled = true;
-          // after the poll phase: every request that arrived in this loop turn is queued by then
-          setImmediate(this.drainInline);
-        }
+    if (!version) {
+      reject(new ModelNotLoadedError(key));
+      return;
+    }
+    const job: Job = { key, rows, columns, fetches, enqueuedAt: performance.now(), priority, resolve, reject };
+    if (version.inline && priority === 'live') {
+      if (!this.inlineQueue.push(job)) {
+        reject(new PoolOverloadedError(this.inlineQueue.depth.live));
         return;
       }
-      if (!this.queue.push(job)) {
-        reject(new PoolOverloadedError(priority === 'live' ? this.queue.depth.live : this.queue.depth.shadow));
-        return;
+      if (!this.inlineScheduled) {
+        this.inlineScheduled = true;
+        // after the poll phase: every request that arrived in this loop turn is queued by then
+        setImmediate(this.drainInline);
       }
-      this.pump();
-    });
+      return;
+    }
+    if (!this.queue.push(job)) {
+      reject(new PoolOverloadedError(priority === 'live' ? this.queue.depth.live : this.queue.depth.shadow));
+      return;
+    }
+    this.pump();
   }
 
   /**

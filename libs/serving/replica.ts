@@ -315,15 +315,26 @@ export class ServingReplica {
     return err;
   }
 
-  /** Runs the decoded columns on the target's version. */
-  async run(target: Target, columns: Record<string, ColumnData>, rows: number): Promise<Record<string, RawOutput>> {
-    try {
-      return await this.pool.run(target.entry.key, columns, rows, target.signature.fetches, 'live');
-    } catch (err) {
-      if (err instanceof PoolOverloadedError) throw this.reject(new ServingError(err.message, 503, 'overloaded'));
-      if (err instanceof ModelNotLoadedError) throw new ServingError(`model '${target.modelName}' version ${target.version} was unloaded; retry`, 503, 'not_ready');
-      throw new ServingError(`inference failed: ${(err as Error).message}`, 500, 'failed');
-    }
+  /**
+   * Runs the decoded columns on the target's version; `done` gets the outputs, or a ServingError (possibly
+   * synchronously). Callbacks rather than a promise: this is the request path (see InferencePool.submit).
+   */
+  run(target: Target, columns: Record<string, ColumnData>, rows: number, done: (err: ServingError | undefined, outputs?: Record<string, RawOutput>) => void): void {
+    this.pool.submit(
+      target.entry.key,
+      columns,
+      rows,
+      target.signature.fetches,
+      'live',
+      (outputs) => done(undefined, outputs),
+      (err) => done(this.runError(target, err)),
+    );
+  }
+
+  private runError(target: Target, err: Error): ServingError {
+    if (err instanceof PoolOverloadedError) return this.reject(new ServingError(err.message, 503, 'overloaded'));
+    if (err instanceof ModelNotLoadedError) return new ServingError(`model '${target.modelName}' version ${target.version} was unloaded; retry`, 503, 'not_ready');
+    return new ServingError(`inference failed: ${err.message}`, 500, 'failed');
   }
 
   /**
