@@ -112,12 +112,15 @@ describe('concatColumns / splitOutputs', () => {
     expect(parts[1].probabilities.dims).toEqual([2, 2]);
   });
 
-  it('passes a single request through untouched', () => {
+  it('passes a single request through untouched, its columns and its outputs', () => {
     const only = { x: Float32Array.of(1) };
     expect(concatColumns([only], ['x'])).toBe(only);
+    const outputs = { y: { dims: [1, 1], data: Float32Array.of(5) } };
+    expect(splitOutputs(outputs, [1])[0]).toBe(outputs);
   });
 
-  it('refuses outputs whose rows do not match the batch', () => {
+  it('refuses outputs whose rows do not match the batch, of one request or several', () => {
     expect(() => splitOutputs({ y: { dims: [2, 1], data: Float32Array.of(1, 2) } }, [1, 2])).toThrow(/2 rows for a batch of 3/);
+    expect(() => splitOutputs({ y: { dims: [2, 1], data: Float32Array.of(1, 2) } }, [1])).toThrow(/2 rows for a batch of 1/);
   });
 });

@@ -150,6 +150,13 @@ export interface RawOutput {
 
 /** Splits a batch's outputs back into each request's rows (outputs are row-major with the batch dimension first). */
 export function splitOutputs(outputs: Record<string, RawOutput>, rowCounts: readonly number[]): Record<string, RawOutput>[] {
+  if (rowCounts.length === 1) {
+    // a batch of one request (the usual case when idle): its outputs are the batch's
+    for (const [name, out] of Object.entries(outputs)) {
+      if (out.dims[0] !== rowCounts[0]) throw new Error(`output '${name}' has ${out.dims[0]} rows for a batch of ${rowCounts[0]}`);
+    }
+    return [outputs];
+  }
   const result: Record<string, RawOutput>[] = rowCounts.map(() => ({}));
   for (const [name, out] of Object.entries(outputs)) {
     const total = rowCounts.reduce((a, b) => a + b, 0);

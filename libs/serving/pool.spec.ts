@@ -96,6 +96,7 @@ describe('InferencePool (real worker threads, real onnxruntime)', () => {
       expect(Array.from(out.probabilities.data as Float32Array)).toEqual(rows.flatMap((r) => [expected.probabilities![r * 2], expected.probabilities![r * 2 + 1]]));
     });
     // 40 requests at once on 2 threads: most wait, and waiting requests of one version share a session.run.
+    await batchesReported();
     expect(batches.length).toBeLessThan(40);
     expect(Math.max(...batches.map((b) => b.requests))).toBeGreaterThan(1);
     expect(Math.max(...batches.map((b) => b.rows))).toBeLessThanOrEqual(64);
@@ -136,6 +137,9 @@ describe('InferencePool (real worker threads, real onnxruntime)', () => {
   });
 });
 
+/** A batch is reported (onBatch) after its answers: once the answers' continuations have run. */
+const batchesReported = () => new Promise((resolve) => setImmediate(resolve));
+
 async function waitUntil(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -174,7 +178,11 @@ describe('InferencePool with an event-loop budget (real onnxruntime on this thre
     await pool.close();
   });
 
-  const run = (rows: number[], priority: 'live' | 'shadow' = 'live') => pool.run('m@1', columnsFor(table, rows), rows.length, ['label'], priority);
+  const run = async (rows: number[], priority: 'live' | 'shadow' = 'live') => {
+    const out = await pool.run('m@1', columnsFor(table, rows), rows.length, ['label'], priority);
+    await batchesReported();
+    return out;
+  };
 
   it('runs a version on a thread until its runs are measured cheap, then on the event loop, with the same answers', async () => {
     expect(pool.executorOf('m@1')).toBe('thread');
@@ -201,6 +209,19 @@ describe('InferencePool with an event-loop budget (real onnxruntime on this thre
     const out = await run(rows);
     expect(out.label.dims).toEqual([50_000]);
     expect(batches).toEqual([expect.objectContaining({ rows: 50_000, executor: 'thread' })]);
+  });
+
+  it('reports a batch (metrics) only after its answers have gone on, on the event loop and from a thread', async () => {
+    for (const rows of [[4], Array.from({ length: 50_000 }, (_, i) => i % 200)]) {
+      batches.length = 0;
+      let reportedBeforeAnswer = true;
+      await pool.run('m@1', columnsFor(table, rows), rows.length, ['label']).then(() => {
+        reportedBeforeAnswer = batches.length > 0;
+      });
+      expect(reportedBeforeAnswer).toBe(false);
+      await batchesReported();
+      expect(batches).toEqual([expect.objectContaining({ rows: rows.length, executor: rows.length === 1 ? 'event_loop' : 'thread' })]);
+    }
   });
 
   it('mirrors shadow requests on a thread', async () => {

@@ -240,7 +240,11 @@ export class InferencePool {
     this.pump();
   }
 
-  /** Hands each request its rows of a batch's outputs, and learns from the run's time. */
+  /**
+   * Hands each request its rows of a batch's outputs, and learns from the run's time. The batch is reported
+   * (onBatch: metrics) after the answers: resolving runs each request on to its response, which the microtasks
+   * queued so far write, so the report is queued behind them.
+   */
   private settle(key: string, jobs: Job[], outputs: Record<string, RawOutput>, runMs: number, executor: Executor): void {
     const rows = jobs.reduce((s, j) => s + j.rows, 0);
     const version = this.versions.get(key);
@@ -256,8 +260,9 @@ export class InferencePool {
       for (const j of jobs) j.reject(err as Error);
       return;
     }
-    this.options.onBatch?.({ key, rows, requests: jobs.length, runMs, priority: jobs[0].priority, executor });
-    jobs.forEach((j, i) => j.resolve(parts[i]));
+    for (let i = 0; i < jobs.length; i++) jobs[i].resolve(parts[i]);
+    const onBatch = this.options.onBatch;
+    if (onBatch) queueMicrotask(() => onBatch({ key, rows, requests: jobs.length, runMs, priority: jobs[0].priority, executor }));
   }
 
   /**
