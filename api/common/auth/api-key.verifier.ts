@@ -4,7 +4,6 @@
  * database query per request; a revocation therefore reaches every API replica within `ttlMs`, and this replica at
  * once (the key-management controller calls `forget`).
  */
-import { timingSafeEqual } from 'node:crypto';
 import { ROLES } from '../../../libs/registry';
 import type { ApiKey, RegistryService, Role } from '../../../libs/registry';
 import type { Caller, KeyVerifier } from '../request-context';
@@ -31,7 +30,7 @@ interface CacheEntry {
 
 export class ApiKeyVerifier implements KeyVerifier {
   private readonly cache = new Map<string, CacheEntry>();
-  private readonly bootstrapHash: Buffer | undefined;
+  private readonly bootstrapHash: string | undefined;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -40,7 +39,7 @@ export class ApiKeyVerifier implements KeyVerifier {
     adminKey: string | undefined,
     options: ApiKeyVerifierOptions = {},
   ) {
-    this.bootstrapHash = adminKey ? Buffer.from(hashApiKey(adminKey), 'hex') : undefined;
+    this.bootstrapHash = adminKey ? hashApiKey(adminKey) : undefined;
     this.ttlMs = options.ttlMs ?? API_KEY_CACHE_TTL_MS;
     this.now = options.now ?? Date.now;
   }
@@ -71,8 +70,7 @@ export class ApiKeyVerifier implements KeyVerifier {
   }
 
   private isBootstrap(keyHash: string): boolean {
-    // Compared in constant time; both sides are 32-byte digests.
-    return !!this.bootstrapHash && timingSafeEqual(Buffer.from(keyHash, 'hex'), this.bootstrapHash);
+    return this.bootstrapHash !== undefined && sameDigest(keyHash, this.bootstrapHash);
   }
 
   /** Drops what is known about a key (after revoking it here), or about every key. */
@@ -103,4 +101,15 @@ function toCaller(row: ApiKey | null): Caller | null {
   if (!row || row.revokedAt) return null;
   const roles = (Array.isArray(row.roles) ? row.roles : []).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
   return { id: row.identity, roles, via: 'api-key' };
+}
+
+/**
+ * Two hex digests compared in constant time (every character, whatever differs first), without the two buffers
+ * timingSafeEqual would need: this runs on every inference request.
+ */
+export function sameDigest(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import type { ApiKey } from '../../../libs/registry';
 import { ApiException } from '../api-error';
 import { ANONYMOUS, contextOf, RequestIdentityMiddleware } from '../request-context';
-import { ApiKeyVerifier } from './api-key.verifier';
+import { ApiKeyVerifier, sameDigest } from './api-key.verifier';
 import { apiKeyPrefix, BOOTSTRAP_IDENTITY, generateApiKey, hashApiKey, isReservedIdentity } from './api-keys';
 import { AuthGuard } from './auth.guard';
 import { Public, Roles } from './roles.decorator';
@@ -57,6 +57,19 @@ describe('API keys', () => {
   it('cannot take identities the system writes itself', () => {
     for (const id of ['bootstrap-admin', 'Anonymous', 'system', 'system:training-pipeline']) expect(isReservedIdentity(id)).toBe(true);
     for (const id of ['alice', 'svc:scheduler', 'systematic']) expect(isReservedIdentity(id)).toBe(false);
+  });
+});
+
+describe('sameDigest', () => {
+  it('is true only for equal digests, wherever they differ', () => {
+    const digest = hashApiKey(ADMIN_KEY);
+    expect(sameDigest(digest, hashApiKey(ADMIN_KEY))).toBe(true);
+    for (const at of [0, 31, 63]) {
+      const other = digest.slice(0, at) + (digest[at] === '0' ? '1' : '0') + digest.slice(at + 1);
+      expect(sameDigest(other, digest)).toBe(false);
+    }
+    expect(sameDigest(digest.slice(0, 63), digest)).toBe(false);
+    expect(sameDigest('', '')).toBe(true);
   });
 });
 
