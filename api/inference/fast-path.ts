@@ -138,6 +138,14 @@ export class InferFastPath {
     const { api, name, version } = route;
     const call: CallInfo = { requestId, header: (h) => header(req, h) };
     const headerLength = api === 'v2' ? header(req, 'inference-header-content-length') : undefined;
+    // A throw while writing the answer becomes the error answer (or a reset), never an unhandled rejection.
+    const respond = (write: () => void) => {
+      try {
+        write();
+      } catch (err) {
+        fail(err);
+      }
+    };
     readBody(req, headerLength === undefined ? MAX_JSON_BYTES : MAX_RAW_INFER_BYTES, (readErr, raw) => {
       if (readErr) {
         fail(readErr);
@@ -148,7 +156,7 @@ export class InferFastPath {
           const decoded = decodeRawInferBody(raw!, header(req, 'content-encoding'), headerLength);
           const v = version === undefined ? undefined : Number(version);
           const answer = decoded instanceof Promise ? decoded.then((body) => this.inference.inferV2(call, name, v, body, started)) : this.inference.inferV2(call, name, v, decoded, started);
-          answer.then((result) => send(res, result), fail);
+          answer.then((result) => respond(() => send(res, result)), fail);
           return;
         }
         let body: unknown;
@@ -158,14 +166,18 @@ export class InferFastPath {
           throw new FastPathError(400, `the request body is not valid JSON: ${(err as Error).message}`);
         }
         const ref = version === undefined ? undefined : version === 'champion' ? 'champion' : Number(version);
-        this.inference.predict(call, name, ref, body, started).then((result) => {
-          const out = Buffer.from(JSON.stringify(result), 'utf8');
-          res.statusCode = 200;
-          res.setHeader('X-Model-Version', String(result.version));
-          res.setHeader('Content-Type', 'application/json; charset=utf-8');
-          res.setHeader('Content-Length', String(out.length));
-          res.end(out);
-        }, fail);
+        this.inference.predict(call, name, ref, body, started).then(
+          (result) =>
+            respond(() => {
+              const out = Buffer.from(JSON.stringify(result), 'utf8');
+              res.statusCode = 200;
+              res.setHeader('X-Model-Version', String(result.version));
+              res.setHeader('Content-Type', 'application/json; charset=utf-8');
+              res.setHeader('Content-Length', String(out.length));
+              res.end(out);
+            }),
+          fail,
+        );
       } catch (err) {
         fail(err);
       }

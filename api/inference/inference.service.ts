@@ -240,7 +240,7 @@ export class InferenceService {
         finish(err);
         return;
       }
-      this.replica.run(target, done.columns, rows, (err, outputs) => {
+      const ran = (err: unknown, outputs?: Record<string, RawOutput>) => {
         if (err) {
           finish(err);
           return;
@@ -254,7 +254,12 @@ export class InferenceService {
           return;
         }
         finish(undefined, value);
-      });
+      };
+      try {
+        this.replica.run(target, done.columns, rows, ran);
+      } catch (err) {
+        ran(err); // still recorded (and the version released) by finish
+      }
     });
   }
 

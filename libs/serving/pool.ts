@@ -349,6 +349,7 @@ export class InferencePool {
   /**
    * run() with callbacks, for the request path, where each promise between the socket and the answer costs time
    * (with AsyncLocalStorage in use, every promise also runs an async hook). `reject` may be called synchronously.
+   * Neither callback may throw: they run inside the pool's own dispatch, with other requests' answers after them.
    */
   submit(
     key: string,
