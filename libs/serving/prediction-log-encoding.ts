@@ -64,6 +64,119 @@ export function objectPrefix(r: Pick<PredictionRecord, 'model' | 'ts'>): string 
   return `predictions/${r.model}/${r.ts.slice(0, 10)}`;
 }
 
+/**
+ * Records on their way to the log's thread, packed: every number in one buffer (transferred, not cloned), every
+ * string value in one array, and per record its fields and where its columns are. Structured cloning the records
+ * themselves cost the request path several microseconds each, mostly for their many small typed arrays (a result
+ * split out of a batch is a view, and a clone copies the view's whole buffer).
+ */
+export interface PackedRecords {
+  /** per record: [ts, requestId, model, modelId, version, endpoint, routed, status, latencyMs, rows, error, inputs, outputs] */
+  meta: PackedMeta[];
+  numbers: Float64Array;
+  strings: string[];
+}
+
+/** a record's columns: name, then the count of values, negative for strings */
+type PackedColumns = (string | number)[] | null;
+
+type PackedMeta = [
+  string,
+  string,
+  string,
+  string | undefined,
+  number | undefined,
+  PredictionRecord['endpoint'],
+  boolean,
+  number,
+  number,
+  number | undefined,
+  string | undefined,
+  PackedColumns,
+  PackedColumns,
+];
+
+/** Packs records as they are logged; `take` hands over what it holds and starts again. */
+export class RecordPacker {
+  private meta: PackedMeta[] = [];
+  private numbers = new Float64Array(1024);
+  private used = 0;
+  private strings: string[] = [];
+
+  get size(): number {
+    return this.meta.length;
+  }
+
+  add(r: PredictionRecord): void {
+    this.meta.push([r.ts, r.requestId, r.model, r.modelId, r.version, r.endpoint, r.routed, r.status, r.latencyMs, r.rows, r.error, this.columns(r.inputs), this.columns(r.outputs)]);
+  }
+
+  take(): PackedRecords {
+    const packed = { meta: this.meta, numbers: this.numbers.slice(0, this.used), strings: this.strings };
+    this.meta = [];
+    this.used = 0;
+    this.strings = [];
+    return packed;
+  }
+
+  private columns(cols: Record<string, ArrayLike<number> | string[]> | undefined): PackedColumns {
+    if (!cols) return null;
+    const layout: (string | number)[] = [];
+    for (const name in cols) {
+      const values = cols[name];
+      if (Array.isArray(values)) {
+        layout.push(name, -values.length);
+        for (const v of values) this.strings.push(v);
+        continue;
+      }
+      layout.push(name, values.length);
+      if (this.used + values.length > this.numbers.length) {
+        const grown = new Float64Array(Math.max(this.numbers.length * 2, this.used + values.length));
+        grown.set(this.numbers.subarray(0, this.used));
+        this.numbers = grown;
+      }
+      for (let i = 0; i < values.length; i++) this.numbers[this.used++] = values[i];
+    }
+    return layout;
+  }
+}
+
+/** The records a RecordPacker packed, with the same fields, in the same order (so they serialize the same). */
+export function unpackRecords({ meta, numbers, strings }: PackedRecords): PredictionRecord[] {
+  let atNumber = 0;
+  let atString = 0;
+  const columns = (layout: PackedColumns): Record<string, ArrayLike<number> | string[]> | undefined => {
+    if (!layout) return undefined;
+    const out: Record<string, ArrayLike<number> | string[]> = {};
+    for (let i = 0; i < layout.length; i += 2) {
+      const n = layout[i + 1] as number;
+      if (n < 0) {
+        out[layout[i] as string] = strings.slice(atString, atString - n);
+        atString -= n;
+      } else {
+        out[layout[i] as string] = numbers.subarray(atNumber, atNumber + n);
+        atNumber += n;
+      }
+    }
+    return out;
+  };
+  return meta.map(([ts, requestId, model, modelId, version, endpoint, routed, status, latencyMs, rows, error, inputs, outputs]) => ({
+    ts,
+    requestId,
+    model,
+    modelId,
+    version,
+    endpoint,
+    routed,
+    status,
+    latencyMs,
+    rows,
+    inputs: columns(inputs),
+    outputs: columns(outputs),
+    error,
+  }));
+}
+
 interface OpenObject {
   lines: string[];
   bytes: number;

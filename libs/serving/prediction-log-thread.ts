@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { lowerThreadPriority } from '../core/threads';
-import { LogObjectAssembler } from './prediction-log-encoding';
+import { LogObjectAssembler, unpackRecords } from './prediction-log-encoding';
 import type { SealedObject } from './prediction-log-encoding';
 import type { LogThreadReply, LogThreadRequest } from './prediction-log';
 
@@ -22,7 +22,7 @@ function post(objects: SealedObject[]): void {
 
 port.on('message', (msg: LogThreadRequest) => {
   if (msg.t === 'add') {
-    for (const record of msg.records) post(assembler.add(record));
+    for (const record of unpackRecords(msg.packed)) post(assembler.add(record));
   } else {
     post(assembler.sealAll());
     port.postMessage({ t: 'sealed', id: msg.id } satisfies LogThreadReply);

@@ -1,5 +1,6 @@
 import { PredictionLogger, safeKeyPart, serializeRecord } from './prediction-log';
 import type { PredictionRecord } from './prediction-log';
+import { RecordPacker, unpackRecords } from './prediction-log-encoding';
 
 function record(i: number, model = 'm', ts = '2026-11-23T10:00:00.000Z'): PredictionRecord {
   return {
@@ -177,5 +178,35 @@ describe('PredictionLogger', () => {
   it('serializes typed arrays as JSON arrays and keeps keys safe', () => {
     expect(serializeRecord(record(4))).toContain('"temp":[4,null]');
     expect(safeKeyPart('a b/c:d')).toBe('a_b_c_d');
+  });
+});
+
+describe('RecordPacker (the hand-off to the log thread)', () => {
+  it('unpacks to records that serialize exactly as the originals, whatever their shape', () => {
+    const batch = Float32Array.of(0.1, 0.9, 0.25, 0.75);
+    const wide = new Float32Array(1100).map((_, i) => i % 7); // past the packer's first buffer
+    const { ts, requestId, model, ...rest } = record(2);
+    const originals: PredictionRecord[] = [
+      record(1),
+      // fields in the order replica.complete writes them
+      { ts, requestId, model, modelId: 'id-2', ...rest, outputs: { probabilities: batch.subarray(2, 4), label: ['rain'] } },
+      { ...record(3), inputs: { x: wide }, rows: 1100 },
+      // a request refused before a version was chosen: no version, rows, inputs or outputs
+      { ts: '2026-11-23T10:00:01.000Z', requestId: 'r4', model: 'm', modelId: 'id', endpoint: 'v1', routed: true, status: 404, latencyMs: 0.2, error: "model 'm' has no champion" },
+      { ...record(5), status: 400, outputs: undefined, error: 'bad input' },
+    ];
+    const packer = new RecordPacker();
+    for (const r of originals) packer.add(r);
+    expect(packer.size).toBe(originals.length);
+    const packed = packer.take();
+    expect(packer.size).toBe(0);
+    // what crosses to the thread: primitives, one string array and one number buffer holding only the logged values
+    expect(packed.numbers.length).toBe(2 + (2 + 2) + 1100 + 2);
+    const unpacked = unpackRecords(structuredClone(packed));
+    expect(unpacked.map(serializeRecord)).toEqual(originals.map(serializeRecord));
+    expect(JSON.parse(serializeRecord(unpacked[1])).outputs).toEqual({ probabilities: [0.25, 0.75], label: ['rain'] });
+    // the packer starts again empty
+    packer.add(record(6));
+    expect(unpackRecords(packer.take()).map(serializeRecord)).toEqual([serializeRecord(record(6))]);
   });
 });

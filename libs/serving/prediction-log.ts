@@ -11,8 +11,8 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { spawnModuleThread } from '../core/threads';
-import { valuesOf } from './prediction-log-encoding';
-import type { PredictionRecord, SealedObject } from './prediction-log-encoding';
+import { RecordPacker, valuesOf } from './prediction-log-encoding';
+import type { PackedRecords, PredictionRecord, SealedObject } from './prediction-log-encoding';
 
 export type { PredictionRecord } from './prediction-log-encoding';
 export { serializeRecord } from './prediction-log-encoding';
@@ -45,7 +45,7 @@ export interface PredictionLogStats {
 }
 
 /** Messages between the logger and its thread. */
-export type LogThreadRequest = { t: 'add'; records: PredictionRecord[] } | { t: 'seal'; id: number };
+export type LogThreadRequest = { t: 'add'; packed: PackedRecords } | { t: 'seal'; id: number };
 export type LogThreadReply = { t: 'object'; object: SealedObject } | { t: 'sealed'; id: number };
 
 /** Replica ids name objects: keep them to characters that need no escaping in a key. */
@@ -63,24 +63,6 @@ const HANDOFF_MS = 20;
 /** Default bound on the values queued: ~10^7 numbers and strings, some hundreds of MB at most. */
 const DEFAULT_MAX_QUEUED_VALUES = 10_000_000;
 
-type Columns = Record<string, ArrayLike<number> | string[]>;
-
-/**
- * Structured cloning copies a typed array's whole buffer, and a result split out of a batch is a view into the
- * batch's: copy such views down to their own rows first.
- */
-function ownBuffers(columns: Columns | undefined): Columns | undefined {
-  if (!columns) return columns;
-  let out: Columns | undefined;
-  for (const [name, v] of Object.entries(columns)) {
-    if (ArrayBuffer.isView(v) && v.byteLength !== v.buffer.byteLength) {
-      out ??= { ...columns };
-      out[name] = (v as unknown as Float32Array).slice();
-    }
-  }
-  return out ?? columns;
-}
-
 interface PendingObject extends SealedObject {
   /** assigned at the first upload attempt and kept for the retries */
   key?: string;
@@ -89,7 +71,7 @@ interface PendingObject extends SealedObject {
 export class PredictionLogger {
   private thread: Worker | undefined;
   /** records logged since the last hand-off to the thread (one message per few records, not one per record) */
-  private outbox: PredictionRecord[] = [];
+  private readonly outbox = new RecordPacker();
   private outboxValues = 0;
   private handOffTimer: NodeJS.Timeout | undefined;
   /** records and values handed to the thread and not yet sealed */
@@ -134,9 +116,9 @@ export class PredictionLogger {
       this.counters.dropped++;
       return false;
     }
-    this.outbox.push({ ...record, inputs: ownBuffers(record.inputs), outputs: ownBuffers(record.outputs) });
+    this.outbox.add(record);
     this.outboxValues += values;
-    if (this.outbox.length >= HANDOFF_RECORDS) this.handOff();
+    if (this.outbox.size >= HANDOFF_RECORDS) this.handOff();
     else this.handOffTimer ??= setTimeout(() => this.handOff(), HANDOFF_MS).unref();
     this.queuedRecords++;
     this.queuedValues += values;
@@ -151,11 +133,11 @@ export class PredictionLogger {
   private handOff(): void {
     clearTimeout(this.handOffTimer);
     this.handOffTimer = undefined;
-    if (!this.outbox.length) return;
-    const records = this.outbox;
-    this.outbox = [];
-    this.ensureThread().postMessage({ t: 'add', records } satisfies LogThreadRequest);
-    this.inThread.records += records.length;
+    if (!this.outbox.size) return;
+    const records = this.outbox.size;
+    const packed = this.outbox.take();
+    this.ensureThread().postMessage({ t: 'add', packed } satisfies LogThreadRequest, [packed.numbers.buffer as ArrayBuffer]);
+    this.inThread.records += records;
     this.inThread.values += this.outboxValues;
     this.outboxValues = 0;
   }

@@ -44,6 +44,19 @@ describe('RunCostModel', () => {
     expect(m.samples).toBe(20);
   });
 
+  it('learns from a run far larger than any seen, however far its time is from the extrapolation', () => {
+    const m = new RunCostModel();
+    // small runs barely show the per-row cost: 0.05 ms fixed, ~0 per row
+    for (let i = 0; i < 20; i++) m.observe(1 + (i % 4), 0.05 + 0.00001 * (1 + (i % 4)));
+    expect(m.predict(50_000)).toBeLessThan(1);
+    m.observe(50_000, 30); // the real cost of a large batch: 0.6 µs a row
+    expect(m.samples).toBe(21);
+    expect(m.predict(50_000)).toBeGreaterThan(10);
+    // within the sizes now seen, a run 10× slower than predicted is again a descheduled thread
+    m.observe(40_000, 1_000);
+    expect(m.samples).toBe(21);
+  });
+
   it('ignores values that are not timings', () => {
     const m = new RunCostModel();
     m.observe(0, 1);

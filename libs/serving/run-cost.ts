@@ -11,12 +11,15 @@ export class RunCostModel {
   private sxx = 0;
   private sxy = 0;
   private n = 0;
+  /** the most rows of any run taken so far */
+  private maxRows = 0;
   private fit = { fixedMs: 0, perRowMs: 0 };
 
   /**
    * @param decay weight kept by the older runs at each new one (0.98: the last ~50 runs dominate)
    * @param outlierFactor once fitted, a run that took more than this many times its prediction is ignored: a
-   *   thread descheduled mid-run says nothing about the model
+   *   thread descheduled mid-run says nothing about the model. Only within the sizes seen (up to twice the largest):
+   *   a far larger run is what shows the per-row cost that small runs hardly measure, never an outlier.
    */
   constructor(
     private readonly decay = 0.98,
@@ -34,7 +37,8 @@ export class RunCostModel {
 
   observe(rows: number, ms: number): void {
     if (!(rows > 0) || !Number.isFinite(ms) || ms < 0) return;
-    if (this.n >= 16 && ms > this.outlierFactor * this.predict(rows)) return;
+    if (this.n >= 16 && rows <= 2 * this.maxRows && ms > this.outlierFactor * this.predict(rows)) return;
+    this.maxRows = Math.max(this.maxRows, rows);
     const d = this.decay;
     this.w = this.w * d + 1;
     this.sx = this.sx * d + rows;
