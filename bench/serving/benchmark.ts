@@ -32,18 +32,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ArtifactStore } from '../../libs/artifacts';
 import { loadConfig } from '../../libs/config';
-import { bundledDatasetPath } from '../../libs/ml/data/bundled';
-import { inferTable, readDatasetFile } from '../../libs/ml/data';
 import { createOnnxSession, float32Tensor } from '../../libs/ml/onnx';
 import { parseModelSpec, specHash } from '../../libs/ml/spec';
-import { getTrainer } from '../../libs/ml/trainers/registry';
 import { openRegistry, RegistryService } from '../../libs/registry';
+import { FEATURES, trainModel } from './bench-model';
 import { freePort } from '../../test/support/net';
 import { startMinio, startTemporalDevServer } from '../../test/support/servers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const WORK = path.join(ROOT, 'bench/.work/serving');
-const FEATURES = ['precipitation', 'temp_max', 'temp_min', 'wind'] as const;
 const MODEL = 'seattle-weather-bench';
 
 function arg(name: string, fallback: string): string {
@@ -283,24 +280,6 @@ async function stopProcess(s: Server): Promise<void> {
   const timer = setTimeout(() => s.proc.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);
-}
-
-async function trainModel(): Promise<{ bytes: Uint8Array; rows: Record<string, number>[] }> {
-  const raw = await readDatasetFile(bundledDatasetPath('seattle-weather.csv'), 'csv');
-  const table = inferTable(raw);
-  const all = Uint32Array.from({ length: table.rowCount }, (_, i) => i);
-  const model = await getTrainer('gbdt').train({
-    table,
-    features: FEATURES.map((name) => ({ name, kind: 'numeric' as const })),
-    target: 'weather',
-    task: 'multiclass_classification',
-    trainRows: all,
-    validRows: new Uint32Array(0),
-    params: {},
-    seed: 1,
-  });
-  const rows = Array.from({ length: table.rowCount }, (_, i) => Object.fromEntries(FEATURES.map((f) => [f, table.numeric[f][i]])));
-  return { bytes: model.onnx, rows };
 }
 
 function oipBody(row: Record<string, number>, i: number): Buffer {
