@@ -96,10 +96,12 @@ type PackedMeta = [
   PackedColumns,
 ];
 
+const PACKER_INITIAL_NUMBERS = 1024;
+
 /** Packs records as they are logged; `take` hands over what it holds and starts again. */
 export class RecordPacker {
   private meta: PackedMeta[] = [];
-  private numbers = new Float64Array(1024);
+  private numbers = new Float64Array(PACKER_INITIAL_NUMBERS);
   private used = 0;
   private strings: string[] = [];
 
@@ -116,6 +118,8 @@ export class RecordPacker {
     this.meta = [];
     this.used = 0;
     this.strings = [];
+    // a buffer grown for one huge request is not kept for the small ones after it
+    if (this.numbers.length > 64 * PACKER_INITIAL_NUMBERS) this.numbers = new Float64Array(PACKER_INITIAL_NUMBERS);
     return packed;
   }
 

@@ -205,8 +205,10 @@ describe('RecordPacker (the hand-off to the log thread)', () => {
     const unpacked = unpackRecords(structuredClone(packed));
     expect(unpacked.map(serializeRecord)).toEqual(originals.map(serializeRecord));
     expect(JSON.parse(serializeRecord(unpacked[1])).outputs).toEqual({ probabilities: [0.25, 0.75], label: ['rain'] });
-    // the packer starts again empty
-    packer.add(record(6));
-    expect(unpackRecords(packer.take()).map(serializeRecord)).toEqual([serializeRecord(record(6))]);
+    // the packer starts again empty, also after a request larger than it keeps room for
+    packer.add({ ...record(6), inputs: { x: new Float32Array(70_000).fill(0.5) }, rows: 70_000 });
+    expect(unpackRecords(packer.take())[0].inputs!.x).toHaveLength(70_000);
+    packer.add(record(7));
+    expect(unpackRecords(packer.take()).map(serializeRecord)).toEqual([serializeRecord(record(7))]);
   });
 });
