@@ -265,14 +265,28 @@ export class InferenceService {
 
   /** POST /v2/models/{name}[/versions/{v}]/infer, with the body already read (readInferBody / decodeRawInferBody). */
   inferV2(call: CallInfo, name: string, version: number | undefined, body: InferBody, started = { at: new Date(), t0: performance.now() }): Promise<EncodedResponse> {
+    return this.onTarget(call, name, version, 'v2', started, (target) => this.inferOn(call, target, body, started));
+  }
+
+  /**
+   * Chooses the request's target, then answers on it. Not an async function: a routed request's answer is
+   * execute()'s own promise (see execute); a named version waits for its target first.
+   */
+  private onTarget<T>(
+    call: CallInfo,
+    name: string,
+    version: number | 'champion' | undefined,
+    endpoint: 'v1' | 'v2',
+    started: { at: Date; t0: number },
+    answer: (target: Target) => Promise<T>,
+  ): Promise<T> {
     let routed: Target | Promise<Target>;
     try {
-      routed = this.target(call, name, version, 'v2', started);
+      routed = this.target(call, name, version, endpoint, started);
     } catch (err) {
       return Promise.reject(err);
     }
-    // Not an async function: a routed request's answer is execute()'s own promise (see execute).
-    return routed instanceof Promise ? routed.then((target) => this.inferOn(call, target, body, started)) : this.inferOn(call, routed, body, started);
+    return routed instanceof Promise ? routed.then(answer) : answer(routed);
   }
 
   private inferOn(call: CallInfo, target: Target, body: InferBody, started: { at: Date; t0: number }): Promise<EncodedResponse> {
@@ -312,13 +326,7 @@ export class InferenceService {
 
   /** POST /v1/models/{name}[/versions/{v}]/predict */
   predict(call: CallInfo, name: string, version: number | 'champion' | undefined, body: unknown, started = { at: new Date(), t0: performance.now() }): Promise<PredictResult> {
-    let routed: Target | Promise<Target>;
-    try {
-      routed = this.target(call, name, version, 'v1', started);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return routed instanceof Promise ? routed.then((target) => this.predictOn(call, target, body, started)) : this.predictOn(call, routed, body, started);
+    return this.onTarget(call, name, version, 'v1', started, (target) => this.predictOn(call, target, body, started));
   }
 
   private predictOn(call: CallInfo, target: Target, body: unknown, started: { at: Date; t0: number }): Promise<PredictResult> {

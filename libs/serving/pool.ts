@@ -73,13 +73,6 @@ const LOOP_SATURATED = 0.85;
 /** Cores left unused (of the process's share) for the threads to count as having room. */
 const SPARE_CORES = 0.5;
 
-interface InlineSession {
-  /** synchronous: a batch runs within the drain's callback, and nothing is left running after it */
-  session: SyncSession;
-  /** unloaded (released) */
-  retired: boolean;
-}
-
 /** A loaded model version. */
 interface Version {
   /** the model file, kept to reload a respawned thread and to create the event-loop session */
@@ -89,7 +82,8 @@ interface Version {
   cost: RunCostModel;
   /** the fewest rows of any run seen: a version whose requests are all large never needs the event loop */
   smallestRun: number;
-  inline?: InlineSession;
+  /** the event-loop session; synchronous, so a batch runs within the drain's callback and none is left running */
+  inline?: SyncSession;
   /** creating the event-loop session failed (then the version stays on threads); timing another thread load */
   inlineState?: 'failed' | 'timing';
   /** thread loads timed again after the first was too slow */
@@ -279,7 +273,7 @@ export class InferencePool {
       return;
     }
     try {
-      version.inline = { session: createSyncOnnxSession(version.bytes, { intraOpNumThreads: 1 }), retired: false };
+      version.inline = createSyncOnnxSession(version.bytes, { intraOpNumThreads: 1 });
     } catch {
       version.inlineState = 'failed';
     }
@@ -318,7 +312,7 @@ export class InferencePool {
   async unload(key: string): Promise<void> {
     const version = this.versions.get(key);
     this.versions.delete(key);
-    if (version?.inline) this.retire(version.inline);
+    version?.inline?.release();
     for (const j of [...this.queue.drain(key), ...this.inlineQueue.drain(key)]) j.reject(new ModelNotLoadedError(key));
     await Promise.all(this.slots.map((slot) => this.control(slot, { t: 'unload', id: 0, key })));
   }
@@ -331,11 +325,6 @@ export class InferencePool {
   executorOf(key: string): Executor | undefined {
     const version = this.versions.get(key);
     return version ? (version.inline ? 'event_loop' : 'thread') : undefined;
-  }
-
-  private retire(inline: InlineSession): void {
-    inline.retired = true;
-    inline.session.release();
   }
 
   /**
@@ -402,7 +391,7 @@ export class InferencePool {
       if (!next || 'waitMs' in next) break;
       const version = this.versions.get(next.key);
       const cost = version ? version.cost.predict(next.jobs.reduce((s, j) => s + j.rows, 0)) : Infinity;
-      if (version?.inline && !version.inline.retired && !toThreads && spent + cost <= budget) {
+      if (version?.inline && !toThreads && spent + cost <= budget) {
         spent += cost;
         this.runInline(next.key, version.inline, next.jobs);
       } else {
@@ -424,7 +413,7 @@ export class InferencePool {
     return loopBusy >= LOOP_SATURATED && share - cores >= SPARE_CORES && this.freeSlot() !== undefined;
   }
 
-  private runInline(key: string, inline: InlineSession, jobs: Job[]): void {
+  private runInline(key: string, inline: SyncSession, jobs: Job[]): void {
     const columns = concatColumns(
       jobs.map((j) => j.columns),
       Object.keys(jobs[0].columns),
@@ -434,7 +423,7 @@ export class InferencePool {
     let outputs: Record<string, RawOutput>;
     const startedAt = performance.now();
     try {
-      outputs = outputsOf(inline.session.run(feedsOf(columns, rows), fetches), fetches, false);
+      outputs = outputsOf(inline.run(feedsOf(columns, rows), fetches), fetches, false);
     } catch (err) {
       // One request's values can fail a whole batch; run each alone so only that one fails.
       if (jobs.length > 1) for (const job of jobs) this.runInline(key, inline, [job]);
@@ -507,7 +496,10 @@ export class InferencePool {
     this.loopLoad.stop();
     const err = new PoolWorkerError('the inference pool is shutting down');
     for (const j of [...this.queue.clear(), ...this.inlineQueue.clear()]) j.reject(err);
-    for (const version of this.versions.values()) if (version.inline) this.retire(version.inline);
+    for (const version of this.versions.values()) {
+      version.inline?.release();
+      version.inline = undefined;
+    }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     for (const s of this.slots) {
       for (const p of s.pending.values()) {
