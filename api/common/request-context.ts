@@ -87,15 +87,27 @@ export interface ResolvedCaller {
 
 const resolved = (caller: Caller | null): ResolvedCaller => (caller ? { caller, credentials: 'accepted' } : { caller: ANONYMOUS, credentials: 'rejected' });
 
+/** What a request presented, as presentedKey reads it, with the key's hash when there is a key. */
+export interface PresentedCredentials {
+  key: string | null | undefined;
+  hash?: string;
+}
+
+/** presentedKey and the key's hash, for a caller that keeps them (the inference fast path does, per connection). */
+export function presentedCredentials(req: Request): PresentedCredentials {
+  const key = presentedKey(req);
+  return { key, hash: typeof key === 'string' ? hashApiKey(key) : undefined };
+}
+
 /**
  * The one place that decides who the caller is: at once when the verifier already knows the key, else after its
- * lookup. `hashOf` may remember hashes (the inference fast path does, per connection).
+ * lookup. `presented` is what presentedCredentials read from this request's headers, when the caller has it.
  */
-export function resolveCallerNow(req: Request, keys: KeyVerifier, hashOf: (key: string) => string = hashApiKey): ResolvedCaller | Promise<ResolvedCaller> {
-  const key = presentedKey(req);
+export function resolveCallerNow(req: Request, keys: KeyVerifier, presented?: PresentedCredentials): ResolvedCaller | Promise<ResolvedCaller> {
+  const key = presented ? presented.key : presentedKey(req);
   if (key === undefined) return { caller: ANONYMOUS, credentials: 'none' };
   if (key === null) return resolved(null);
-  const known = keys.knownCaller?.(hashOf(key));
+  const known = keys.knownCaller?.(presented?.hash ?? hashApiKey(key));
   return known !== undefined ? resolved(known) : keys.callerForKey(key).then(resolved);
 }
 

@@ -26,12 +26,22 @@ import { RecordsError } from '../../libs/serving/records';
 import { ServingError } from '../../libs/serving/replica';
 import { reasonPhrase } from '../common/api-error';
 import type { ErrorDetail } from '../common/api-error';
-import { hashApiKey } from '../common/auth/api-keys';
-import type { KeyVerifier, ResolvedCaller } from '../common/request-context';
-import { resolveCallerNow } from '../common/request-context';
+import type { KeyVerifier, PresentedCredentials, ResolvedCaller } from '../common/request-context';
+import { API_KEY_HEADER, presentedCredentials, resolveCallerNow } from '../common/request-context';
 import { decodeRawInferBody, INFERENCE_ROLES, MAX_RAW_INFER_BYTES, readBody } from './inference.service';
 import type { CallInfo, InferenceService } from './inference.service';
 import { send } from './oip.controller';
+
+type Api = 'v1' | 'v2';
+
+interface Route {
+  api: Api;
+  name: string;
+  version?: string;
+}
+
+/** Paths whose route (or absence of one) is remembered; past this many distinct ones, the memo starts over. */
+const ROUTE_MEMO_SIZE = 1024;
 
 const INFER_PATH = /^\/v2\/models\/([a-z0-9][a-z0-9-]{0,62})(?:\/versions\/([1-9][0-9]{0,8}))?\/infer\/?$/;
 const PREDICT_PATH = /^\/v1\/models\/([a-z0-9][a-z0-9-]{0,62})(?:\/versions\/([1-9][0-9]{0,8}|champion))?\/predict\/?$/;
@@ -61,8 +71,6 @@ class FastPathError extends Error {
   }
 }
 
-type Api = 'v1' | 'v2';
-
 function sendError(res: ServerResponse, api: Api, requestId: string, err: FastPathError): void {
   if (res.headersSent) {
     res.destroy();
@@ -84,11 +92,13 @@ function sendError(res: ServerResponse, api: Api, requestId: string, err: FastPa
 export class InferFastPath {
   private readonly logger = new Logger('inference');
   /**
-   * The last key each keep-alive connection presented, with its hash: a client sends the same key on every request,
-   * and hashing it again would be most of what checking a cached key costs. Kept per connection, so no key outlives
-   * its socket.
+   * What each keep-alive connection last presented: its credential headers as sent, the key they name and its hash.
+   * A client sends the same headers on every request, and parsing and hashing them again would be most of what
+   * checking a cached key costs. Kept per connection, so no key outlives its socket.
    */
-  private readonly keyHashes = new WeakMap<Socket, { key: string; hash: string }>();
+  private readonly presented = new WeakMap<Socket, PresentedCredentials & { authorization?: string; apiKey?: string | string[] }>();
+  /** routes of recently seen paths (bounded): clients call the same few URLs over and over */
+  private readonly routes = new Map<string, Route | null>();
 
   constructor(
     private readonly inference: InferenceService,
@@ -106,11 +116,15 @@ export class InferFastPath {
     });
   }
 
-  private route(url: string | undefined): { api: Api; name: string; version?: string } | undefined {
+  private route(url: string | undefined): Route | undefined {
     if (!url) return undefined;
-    const path = url.split('?', 1)[0];
-    const m = path.startsWith('/v2/') ? INFER_PATH.exec(path) : path.startsWith('/v1/') && path.endsWith('predict') ? PREDICT_PATH.exec(path) : null;
-    return m ? { api: path.startsWith('/v2/') ? 'v2' : 'v1', name: m[1], version: m[2] } : undefined;
+    let route = this.routes.get(url);
+    if (route === undefined) {
+      route = routeOf(url);
+      if (this.routes.size >= ROUTE_MEMO_SIZE) this.routes.clear();
+      this.routes.set(url, route);
+    }
+    return route ?? undefined;
   }
 
   /**
@@ -118,7 +132,7 @@ export class InferFastPath {
    * (InferenceService.execute): each promise on this path costs time, and with the Nest pipeline's AsyncLocalStorage
    * in use, an async hook as well.
    */
-  handle(req: IncomingMessage, res: ServerResponse, route: { api: Api; name: string; version?: string }): void {
+  handle(req: IncomingMessage, res: ServerResponse, route: Route): void {
     const started = { at: new Date(), t0: performance.now() };
     const given = header(req, 'x-request-id')?.trim();
     const requestId = given && SAFE_TOKEN.test(given) ? given : randomUUID();
@@ -134,7 +148,7 @@ export class InferFastPath {
   }
 
   /** Reads the body and answers it, once the caller is known to be allowed. */
-  private serve(req: IncomingMessage, res: ServerResponse, route: { api: Api; name: string; version?: string }, requestId: string, started: { at: Date; t0: number }, fail: (err: unknown) => void): void {
+  private serve(req: IncomingMessage, res: ServerResponse, route: Route, requestId: string, started: { at: Date; t0: number }, fail: (err: unknown) => void): void {
     const { api, name, version } = route;
     const call: CallInfo = { requestId, header: (h) => header(req, h) };
     const headerLength = api === 'v2' ? header(req, 'inference-header-content-length') : undefined;
@@ -200,18 +214,22 @@ export class InferFastPath {
    * (admin passes everywhere). Synchronous when the key's answer is already cached, a promise when it needs a lookup.
    */
   private authorize(req: IncomingMessage, api: Api, versioned: boolean): Promise<void> | undefined {
-    const resolved = resolveCallerNow(req as Request, this.keys, (key) => this.hashOf(req.socket, key));
+    const resolved = resolveCallerNow(req as Request, this.keys, this.credentialsOf(req));
     if (resolved instanceof Promise) return resolved.then((r) => this.admit(r, api, versioned));
     this.admit(resolved, api, versioned);
     return undefined;
   }
 
-  private hashOf(socket: Socket, key: string): string {
-    const memo = this.keyHashes.get(socket);
-    if (memo?.key === key) return memo.hash;
-    const hash = hashApiKey(key);
-    this.keyHashes.set(socket, { key, hash });
-    return hash;
+  /** presentedCredentials, read again only when the connection's credential headers changed. */
+  private credentialsOf(req: IncomingMessage): PresentedCredentials {
+    const authorization = req.headers.authorization;
+    const apiKey = req.headers[API_KEY_HEADER];
+    let memo = this.presented.get(req.socket);
+    if (!memo || memo.authorization !== authorization || memo.apiKey !== apiKey) {
+      memo = { ...presentedCredentials(req as Request), authorization, apiKey };
+      this.presented.set(req.socket, memo);
+    }
+    return memo;
   }
 
   private admit({ caller, credentials }: ResolvedCaller, api: Api, versioned: boolean): void {
@@ -230,6 +248,13 @@ export class InferFastPath {
       );
     }
   }
+}
+
+/** The fast path's route for a request URL, or null for a request it leaves to Nest. */
+function routeOf(url: string): Route | null {
+  const path = url.split('?', 1)[0];
+  const m = path.startsWith('/v2/') ? INFER_PATH.exec(path) : path.startsWith('/v1/') && path.endsWith('predict') ? PREDICT_PATH.exec(path) : null;
+  return m ? { api: path.startsWith('/v2/') ? 'v2' : 'v1', name: m[1], version: m[2] } : null;
 }
 
 function toFastPathError(err: unknown): FastPathError | undefined {

@@ -50,10 +50,15 @@ export class LoopLoad {
     const now = performance.now();
     const elapsedMs = now - this.at;
     if (elapsedMs <= 0) return this.current;
-    const elu = performance.eventLoopUtilization(this.elu);
-    const cpu = process.cpuUsage(this.cpu);
-    this.current = { loopBusy: elu.utilization, cores: (cpu.user + cpu.system) / 1000 / elapsedMs };
-    this.reset();
+    // One reading of each, used as the difference from the last and as the start of the next interval: reading the
+    // CPU time (getrusage) is a system call that sums every thread of the process.
+    const elu = performance.eventLoopUtilization();
+    const cpu = process.cpuUsage();
+    const busy = performance.eventLoopUtilization(elu, this.elu);
+    this.current = { loopBusy: busy.utilization, cores: (cpu.user - this.cpu.user + cpu.system - this.cpu.system) / 1000 / elapsedMs };
+    this.elu = elu;
+    this.cpu = cpu;
+    this.at = now;
     return this.current;
   }
 }

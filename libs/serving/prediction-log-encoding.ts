@@ -69,32 +69,26 @@ export function objectPrefix(r: Pick<PredictionRecord, 'model' | 'ts'>): string 
  * string value in one array, and per record its fields and where its columns are. Structured cloning the records
  * themselves cost the request path several microseconds each, mostly for their many small typed arrays (a result
  * split out of a batch is a view, and a clone copies the view's whole buffer).
+ *
+ * The strings every record of a model repeats (model, model id, endpoint, column names, error messages) go once per
+ * hand-off into `names`, and records refer to them by index: cloning the same short strings for every record was
+ * most of what the hand-off still cost.
  */
 export interface PackedRecords {
   /** per record: [ts, requestId, model, modelId, version, endpoint, routed, status, latencyMs, rows, error, inputs, outputs] */
   meta: PackedMeta[];
   numbers: Float64Array;
+  /** string values of the columns, in order */
   strings: string[];
+  /** the repeated strings the records' fields and column layouts name by index */
+  names: string[];
 }
 
-/** a record's columns: name, then the count of values, negative for strings */
-type PackedColumns = (string | number)[] | null;
+/** a record's columns: index of the name in `names`, then the count of values, negative for strings */
+type PackedColumns = number[] | null;
 
-type PackedMeta = [
-  string,
-  string,
-  string,
-  string | undefined,
-  number | undefined,
-  PredictionRecord['endpoint'],
-  boolean,
-  number,
-  number,
-  number | undefined,
-  string | undefined,
-  PackedColumns,
-  PackedColumns,
-];
+/** Indexes into `names` stand for model, modelId, endpoint and error; -1 for an absent one. */
+type PackedMeta = [string, string, number, number, number | undefined, number, boolean, number, number, number | undefined, number, PackedColumns, PackedColumns];
 
 const PACKER_INITIAL_NUMBERS = 1024;
 
@@ -104,36 +98,64 @@ export class RecordPacker {
   private numbers = new Float64Array(PACKER_INITIAL_NUMBERS);
   private used = 0;
   private strings: string[] = [];
+  private names: string[] = [];
+  private nameIndex = new Map<string, number>();
 
   get size(): number {
     return this.meta.length;
   }
 
   add(r: PredictionRecord): void {
-    this.meta.push([r.ts, r.requestId, r.model, r.modelId, r.version, r.endpoint, r.routed, r.status, r.latencyMs, r.rows, r.error, this.columns(r.inputs), this.columns(r.outputs)]);
+    this.meta.push([
+      r.ts,
+      r.requestId,
+      this.name(r.model),
+      this.name(r.modelId),
+      r.version,
+      this.name(r.endpoint),
+      r.routed,
+      r.status,
+      r.latencyMs,
+      r.rows,
+      this.name(r.error),
+      this.columns(r.inputs),
+      this.columns(r.outputs),
+    ]);
   }
 
   take(): PackedRecords {
-    const packed = { meta: this.meta, numbers: this.numbers.slice(0, this.used), strings: this.strings };
+    const packed = { meta: this.meta, numbers: this.numbers.slice(0, this.used), strings: this.strings, names: this.names };
     this.meta = [];
     this.used = 0;
     this.strings = [];
+    this.names = [];
+    this.nameIndex = new Map();
     // a buffer grown for one huge request is not kept for the small ones after it
     if (this.numbers.length > 64 * PACKER_INITIAL_NUMBERS) this.numbers = new Float64Array(PACKER_INITIAL_NUMBERS);
     return packed;
   }
 
+  private name(text: string | undefined): number {
+    if (text === undefined) return -1;
+    let i = this.nameIndex.get(text);
+    if (i === undefined) {
+      i = this.names.push(text) - 1;
+      this.nameIndex.set(text, i);
+    }
+    return i;
+  }
+
   private columns(cols: Record<string, ArrayLike<number> | string[]> | undefined): PackedColumns {
     if (!cols) return null;
-    const layout: (string | number)[] = [];
+    const layout: number[] = [];
     for (const name in cols) {
       const values = cols[name];
       if (Array.isArray(values)) {
-        layout.push(name, -values.length);
+        layout.push(this.name(name), -values.length);
         for (const v of values) this.strings.push(v);
         continue;
       }
-      layout.push(name, values.length);
+      layout.push(this.name(name), values.length);
       if (this.used + values.length > this.numbers.length) {
         const grown = new Float64Array(Math.max(this.numbers.length * 2, this.used + values.length));
         grown.set(this.numbers.subarray(0, this.used));
@@ -146,19 +168,20 @@ export class RecordPacker {
 }
 
 /** The records a RecordPacker packed, with the same fields, in the same order (so they serialize the same). */
-export function unpackRecords({ meta, numbers, strings }: PackedRecords): PredictionRecord[] {
+export function unpackRecords({ meta, numbers, strings, names }: PackedRecords): PredictionRecord[] {
   let atNumber = 0;
   let atString = 0;
+  const named = (i: number) => (i < 0 ? undefined : names[i]);
   const columns = (layout: PackedColumns): Record<string, ArrayLike<number> | string[]> | undefined => {
     if (!layout) return undefined;
     const out: Record<string, ArrayLike<number> | string[]> = {};
     for (let i = 0; i < layout.length; i += 2) {
-      const n = layout[i + 1] as number;
+      const n = layout[i + 1];
       if (n < 0) {
-        out[layout[i] as string] = strings.slice(atString, atString - n);
+        out[names[layout[i]]] = strings.slice(atString, atString - n);
         atString -= n;
       } else {
-        out[layout[i] as string] = numbers.subarray(atNumber, atNumber + n);
+        out[names[layout[i]]] = numbers.subarray(atNumber, atNumber + n);
         atNumber += n;
       }
     }
@@ -167,17 +190,17 @@ export function unpackRecords({ meta, numbers, strings }: PackedRecords): Predic
   return meta.map(([ts, requestId, model, modelId, version, endpoint, routed, status, latencyMs, rows, error, inputs, outputs]) => ({
     ts,
     requestId,
-    model,
-    modelId,
+    model: names[model],
+    modelId: named(modelId),
     version,
-    endpoint,
+    endpoint: names[endpoint] as PredictionRecord['endpoint'],
     routed,
     status,
     latencyMs,
     rows,
     inputs: columns(inputs),
     outputs: columns(outputs),
-    error,
+    error: named(error),
   }));
 }
 

@@ -202,6 +202,10 @@ describe('RecordPacker (the hand-off to the log thread)', () => {
     expect(packer.size).toBe(0);
     // what crosses to the thread: primitives, one string array and one number buffer holding only the logged values
     expect(packed.numbers.length).toBe(2 + (2 + 2) + 1100 + 2);
+    // strings the records repeat (model, endpoint, column names) cross once; per record only its time and request ID
+    expect(new Set(packed.names).size).toBe(packed.names.length);
+    expect(packed.names.filter((n) => n === 'm' || n === 'temp' || n === 'v2')).toHaveLength(3);
+    for (const meta of packed.meta) expect(meta.filter((field) => typeof field === 'string')).toHaveLength(2);
     const unpacked = unpackRecords(structuredClone(packed));
     expect(unpacked.map(serializeRecord)).toEqual(originals.map(serializeRecord));
     expect(JSON.parse(serializeRecord(unpacked[1])).outputs).toEqual({ probabilities: [0.25, 0.75], label: ['rain'] });

@@ -74,6 +74,30 @@ describe('Prometheus text format 0.0.4', () => {
     g.remove({ version: '1' });
     expect(g.samples()).toEqual([]);
   });
+
+  it('counts through bound series as through labels, also after the series was removed', () => {
+    const c = new Counter('req_total', 'Requests', ['model', 'code']);
+    const h = new Histogram('lat_seconds', 'Latency', ['model'], [0.1, 1]);
+    const ok = c.bind({ model: 'a', code: '200' });
+    const lat = h.bind({ model: 'a' });
+    ok.inc();
+    ok.inc(2);
+    c.inc({ model: 'a', code: '200' });
+    lat.observe(0.05);
+    lat.observe(0.5);
+    expect(c.get({ model: 'a', code: '200' })).toBe(4);
+    expect(h.get({ model: 'a' })).toEqual({ count: 2, sum: 0.55 });
+    expect(() => ok.inc(-1)).toThrow(/cannot decrease/);
+    expect(() => c.bind({ model: 'a' })).toThrow(/needs label 'code'/);
+
+    // A removed series starts again from zero, and a handle bound before adds to the new one, which is rendered.
+    c.remove({ model: 'a', code: '200' });
+    h.remove();
+    ok.inc();
+    lat.observe(2);
+    expect(c.samples()).toEqual(['req_total{model="a",code="200"} 1']);
+    expect(h.get({ model: 'a' })).toEqual({ count: 1, sum: 2 });
+  });
 });
 
 describe('mergeExpositions', () => {

@@ -69,17 +69,43 @@ abstract class Metric {
   }
 }
 
+/** One series' state; `dropped` once remove() took it out, so a bound handle knows to find (or make) it again. */
+interface ScalarCell {
+  values: string[];
+  value: number;
+  dropped?: boolean;
+}
+
+/**
+ * Drops series from a map: one by key, or all. Marks them dropped, so that a handle bound to one (bind()) adds to a
+ * live series again rather than to one no scrape will see.
+ */
+function dropSeries<C extends { dropped?: boolean }>(series: Map<string, C>, key: string | undefined): void {
+  if (key === undefined) {
+    for (const cell of series.values()) cell.dropped = true;
+    series.clear();
+    return;
+  }
+  const cell = series.get(key);
+  if (cell) cell.dropped = true;
+  series.delete(key);
+}
+
 class ScalarMetric extends Metric {
   readonly type: 'counter' | 'gauge';
-  protected readonly series = new Map<string, { values: string[]; value: number }>();
+  protected readonly series = new Map<string, ScalarCell>();
 
   constructor(type: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[]) {
     super(name, help, labelNames);
     this.type = type;
   }
 
-  protected cell(labels?: Labels): { values: string[]; value: number } {
+  protected cell(labels?: Labels): ScalarCell {
     const { key, values } = this.keyOf(labels);
+    return this.cellAt(key, values);
+  }
+
+  protected cellAt(key: string, values: string[]): ScalarCell {
     let cell = this.series.get(key);
     if (!cell) {
       cell = { values, value: 0 };
@@ -94,8 +120,7 @@ class ScalarMetric extends Metric {
 
   /** Drops one series (a model version that is no longer loaded) or all of them. */
   remove(labels?: Labels): void {
-    if (labels) this.series.delete(this.keyOf(labels).key);
-    else this.series.clear();
+    dropSeries(this.series, labels ? this.keyOf(labels).key : undefined);
   }
 
   samples(): string[] {
@@ -112,6 +137,30 @@ export class Counter extends ScalarMetric {
     if (by < 0) throw new Error(`counter ${this.name} cannot decrease`);
     this.cell(labels).value += by;
   }
+
+  /**
+   * One series as a handle: inc() without building its labels' key each time. For paths that count the same
+   * series at every request (prom-client's `labels()`); it stays valid across remove().
+   */
+  bind(labels?: Labels): BoundCounter {
+    const { key, values } = this.keyOf(labels);
+    let cell = this.cellAt(key, values);
+    return {
+      inc: (by = 1) => {
+        if (by < 0) throw new Error(`counter ${this.name} cannot decrease`);
+        if (cell.dropped) cell = this.cellAt(key, values);
+        cell.value += by;
+      },
+    };
+  }
+}
+
+export interface BoundCounter {
+  inc(by?: number): void;
+}
+
+export interface BoundHistogram {
+  observe(value: number): void;
 }
 
 export class Gauge extends ScalarMetric {
@@ -128,10 +177,18 @@ export class Gauge extends ScalarMetric {
   }
 }
 
+interface HistogramCell {
+  values: string[];
+  counts: Float64Array;
+  sum: number;
+  count: number;
+  dropped?: boolean;
+}
+
 export class Histogram extends Metric {
   readonly type = 'histogram' as const;
   readonly buckets: readonly number[];
-  private readonly series = new Map<string, { values: string[]; counts: Float64Array; sum: number; count: number }>();
+  private readonly series = new Map<string, HistogramCell>();
 
   constructor(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]) {
     super(name, help, labelNames);
@@ -143,11 +200,31 @@ export class Histogram extends Metric {
 
   observe(labels: Labels | undefined, value: number): void {
     const { key, values } = this.keyOf(labels);
+    this.add(this.cellAt(key, values), value);
+  }
+
+  /** As Counter.bind: one series as a handle, valid across remove(). */
+  bind(labels?: Labels): BoundHistogram {
+    const { key, values } = this.keyOf(labels);
+    let cell = this.cellAt(key, values);
+    return {
+      observe: (value: number) => {
+        if (cell.dropped) cell = this.cellAt(key, values);
+        this.add(cell, value);
+      },
+    };
+  }
+
+  private cellAt(key: string, values: string[]): HistogramCell {
     let s = this.series.get(key);
     if (!s) {
       s = { values, counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
       this.series.set(key, s);
     }
+    return s;
+  }
+
+  private add(s: HistogramCell, value: number): void {
     // Per-bucket counts; render() accumulates them into Prometheus' cumulative `le` buckets.
     let i = 0;
     while (i < this.buckets.length && value > this.buckets[i]) i++;
@@ -163,8 +240,7 @@ export class Histogram extends Metric {
   }
 
   remove(labels?: Labels): void {
-    if (labels) this.series.delete(this.keyOf(labels).key);
-    else this.series.clear();
+    dropSeries(this.series, labels ? this.keyOf(labels).key : undefined);
   }
 
   samples(): string[] {

@@ -23,7 +23,7 @@ import type { RawOutput } from './batch-queue';
 import { createServingMetrics } from './metrics';
 import type { ServingMetrics } from './metrics';
 import type { ColumnData } from './oip';
-import type { PoolOptions } from './pool';
+import type { Executor, PoolOptions } from './pool';
 import { InferencePool, ModelNotLoadedError, PoolOverloadedError } from './pool';
 import { PredictionLogger } from './prediction-log';
 import type { PredictionLogOptions, PredictionRecord } from './prediction-log';
@@ -31,6 +31,7 @@ import { buildRoutingTable, pickVersion, shouldMirror } from './routing';
 import type { RoutingTable } from './routing';
 import { modelSignature } from './signature';
 import type { ModelSignature } from './signature';
+import type { BoundCounter, BoundHistogram } from './prometheus';
 import { regressionBin, StatsAccumulator } from './stats';
 
 export interface ServingLogger {
@@ -94,6 +95,24 @@ interface VersionEntry {
   lastExplicitUse: number;
   /** requests holding this version (it is not unloaded while > 0) */
   inflight: number;
+  /** the metric series its answered requests count in, by request kind (made at the first request of each) */
+  series?: Partial<Record<Target['kind'], RequestSeries>>;
+}
+
+/** What a batch counts in (see onBatch). */
+interface BatchSeries {
+  rows: BoundHistogram;
+  requests: BoundHistogram;
+  batches: BoundCounter;
+  run: BoundHistogram | undefined;
+}
+
+/** What complete() counts an answered request in, bound once per version and kind (see Counter.bind). */
+interface RequestSeries {
+  labels: { model: string; version: string; kind: Target['kind'] };
+  answered: BoundCounter;
+  duration: BoundHistogram;
+  rows: BoundCounter;
 }
 
 interface DesiredRouting {
@@ -160,6 +179,8 @@ export interface ModelView {
 
 export class ServingReplica {
   readonly metrics: ServingMetrics;
+  /** onBatch's bound series, by pool key, priority and executor */
+  private readonly batchSeries = new Map<string, BatchSeries>();
   readonly pool: InferencePool;
   readonly predictionLog: PredictionLogger;
   private readonly stats = new StatsAccumulator();
@@ -185,12 +206,11 @@ export class ServingReplica {
     this.pool = new InferencePool({
       ...options.pool,
       onBatch: (b) => {
-        this.metrics.batchRows.observe({ priority: b.priority }, b.rows);
-        this.metrics.batchRequests.observe({ priority: b.priority }, b.requests);
-        this.metrics.batches.inc({ executor: b.executor });
-        const at = b.key.lastIndexOf('@');
-        const model = this.modelNameById(b.key.slice(0, at));
-        if (model) this.metrics.sessionRun.observe({ model, version: b.key.slice(at + 1) }, b.runMs / 1000);
+        const series = this.batchSeriesOf(b.key, b.priority, b.executor);
+        series.rows.observe(b.rows);
+        series.requests.observe(b.requests);
+        series.batches.inc();
+        series.run?.observe(b.runMs / 1000);
       },
       onWorkerExit: (w) => {
         this.metrics.threadRestarts.inc();
@@ -344,12 +364,13 @@ export class ServingReplica {
   complete(target: Target, done: Completion): void {
     target.entry.inflight--;
     const latencyMs = (done.finishedAt ?? performance.now()) - done.startedAt;
-    const labels = { model: target.modelName, version: String(target.version), kind: target.kind };
+    const series = this.seriesOf(target);
     const error = done.status >= 400;
-    this.metrics.requests.inc({ ...labels, code: String(done.status) });
-    if (error) this.metrics.errors.inc(labels);
-    this.metrics.duration.observe(labels, latencyMs / 1000);
-    if (!error && done.rows) this.metrics.rows.inc(labels, done.rows);
+    if (done.status === 200) series.answered.inc();
+    else this.metrics.requests.inc({ ...series.labels, code: String(done.status) });
+    if (error) this.metrics.errors.inc(series.labels);
+    series.duration.observe(latencyMs / 1000);
+    if (!error && done.rows) series.rows.inc(done.rows);
     if (target.kind === 'live') {
       this.stats.record({
         modelId: target.modelId,
@@ -373,7 +394,7 @@ export class ServingReplica {
         latencyMs: Math.round(latencyMs * 1000) / 1000,
         rows: done.rows,
         inputs: done.columns,
-        outputs: done.outputs ? Object.fromEntries(Object.entries(done.outputs).map(([k, v]) => [k, v.data])) : undefined,
+        outputs: done.outputs ? outputData(done.outputs) : undefined,
         error: done.error,
       };
       this.predictionLog.log(record);
@@ -382,6 +403,42 @@ export class ServingReplica {
       const shadowVersion = shouldMirror(target.table, target.version);
       if (shadowVersion !== null) this.mirror(target, shadowVersion, done.columns, done.rows, done.outputs);
     }
+  }
+
+  /** The series a batch counts in, bound at its version's first batch of each priority and executor. */
+  private batchSeriesOf(key: string, priority: 'live' | 'shadow', executor: Executor): BatchSeries {
+    const id = `${key}\u0001${priority}\u0001${executor}`;
+    let series = this.batchSeries.get(id);
+    if (!series) {
+      const at = key.lastIndexOf('@');
+      const model = this.modelNameById(key.slice(0, at));
+      series = {
+        rows: this.metrics.batchRows.bind({ priority }),
+        requests: this.metrics.batchRequests.bind({ priority }),
+        batches: this.metrics.batches.bind({ executor }),
+        run: model ? this.metrics.sessionRun.bind({ model, version: key.slice(at + 1) }) : undefined,
+      };
+      // kept once the model is known (its name is what the run series is labelled with)
+      if (model) this.batchSeries.set(id, series);
+    }
+    return series;
+  }
+
+  /** The series a request on this target counts in: labels and key are built once per version and kind, not per request. */
+  private seriesOf(target: Target): RequestSeries {
+    const byKind = (target.entry.series ??= {});
+    let series = byKind[target.kind];
+    if (!series) {
+      const labels = { model: target.modelName, version: String(target.version), kind: target.kind };
+      series = {
+        labels,
+        answered: this.metrics.requests.bind({ ...labels, code: '200' }),
+        duration: this.metrics.duration.bind(labels),
+        rows: this.metrics.rows.bind(labels),
+      };
+      byKind[target.kind] = series;
+    }
+    return series;
   }
 
   /** Records a request refused before any version was chosen (it only shows in the prediction log and metrics). */
@@ -773,6 +830,13 @@ export function desiredRouting(modelName: string, deployment: Deployment | undef
 }
 
 /** The prediction-distribution keys of a response: labels, or binned regression values. */
+/** The outputs' values by name, as the prediction log records them. */
+function outputData(outputs: Record<string, RawOutput>): Record<string, ColumnData> {
+  const data: Record<string, ColumnData> = {};
+  for (const name in outputs) data[name] = outputs[name].data;
+  return data;
+}
+
 export function predictionKeys(signature: ModelSignature, outputs: Record<string, RawOutput>): string[] {
   if (signature.classes) return (outputs.label?.data as string[] | undefined)?.map(String) ?? [];
   const values = outputs.variable?.data as Float32Array | undefined;

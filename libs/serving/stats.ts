@@ -49,14 +49,19 @@ export function regressionBin(value: number): string {
 export class StatsAccumulator {
   private windows = new Map<string, StatsWindow>();
   private windowStart = new Date();
+  /** the window recorded into last: requests mostly come for the same version in a row */
+  private last: StatsWindow | undefined;
 
   private window(modelId: string, version: number, kind: StatsKind): StatsWindow {
+    const last = this.last;
+    if (last && last.modelId === modelId && last.version === version && last.kind === kind) return last;
     const key = `${modelId}\u0001${version}\u0001${kind}`;
     let w = this.windows.get(key);
     if (!w) {
       w = { modelId, version, kind, windowStart: this.windowStart, requests: 0, errors: 0, latencyBuckets: emptyLatencyBuckets(), predictions: {}, agreements: 0 };
       this.windows.set(key, w);
     }
+    this.last = w;
     return w;
   }
 
@@ -72,6 +77,7 @@ export class StatsAccumulator {
   flush(now = new Date()): StatsWindow[] {
     const out = [...this.windows.values()];
     this.windows = new Map();
+    this.last = undefined;
     this.windowStart = now;
     return out;
   }

@@ -151,11 +151,12 @@ describeEachDatabase('serving: inference', (db: DbKind) => {
     const { features } = await versionModel(suite, weather.id, 2);
     const body = JSON.stringify({ inputs: oipInputs(featureRecords(csvRecords(WEATHER_CSV).slice(0, 1), features), features) });
     const key = await suite.api.keyFor('service', 'revoked-client@e2e');
+    const other = await suite.api.keyFor('service', 'other-client@e2e');
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const sockets = new Set<unknown>();
-    const infer = () =>
+    const infer = (credentials: Record<string, string> = { authorization: `Bearer ${key}` }) =>
       new Promise<number>((resolve, reject) => {
-        const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
+        const headers = { ...credentials, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
         const req = http.request(`${suite.api.url}/v2/models/${name}/infer`, { method: 'POST', agent, headers }, (res) => {
           sockets.add(res.socket);
           res.resume();
@@ -170,6 +171,14 @@ describeEachDatabase('serving: inference', (db: DbKind) => {
       const id = listed.find((k) => k.identity === 'revoked-client@e2e')!.id;
       expect((await suite.api.http().delete(`/v1/api-keys/${id}`)).status).toBe(200);
       expect(await infer()).toBe(401);
+      // Each request's own credentials count, whatever the connection presented before (the fast path remembers
+      // the last ones per connection).
+      expect(await infer({ authorization: `Bearer ${other}` })).toBe(200);
+      expect(await infer({ 'x-api-key': other })).toBe(200);
+      expect(await infer({ 'x-api-key': key })).toBe(401);
+      expect(await infer({})).toBe(401);
+      expect(await infer({ authorization: `Bearer ${other}`, 'x-api-key': key })).toBe(401);
+      expect(await infer({ authorization: `Bearer ${other}` })).toBe(200);
       expect(sockets.size).toBe(1); // one keep-alive connection throughout
     } finally {
       agent.destroy();
