@@ -258,6 +258,42 @@ describe('the binary tensor extension', () => {
     expect(encoded.headerLength).toBeUndefined();
     expect(JSON.parse(encoded.body.toString())).toEqual({ model_name: 'm', model_version: '1', outputs: [{ name: 'variable', datatype: 'FP32', shape: [1, 1], data: [2.5] }] });
   });
+
+  it('writes exactly the JSON that JSON.stringify writes for the same answer, escapes and odd numbers included', () => {
+    const probabilities = Float32Array.of(0.1, -0, 1e-7, 3.4e38, -2.5, NaN, Infinity, -Infinity, 16777217);
+    const labels = ['sun', 'say "hi"\\', 'ünïcödé ☀', '', 'line\nbreak'];
+    const encoded = encodeInferResponse({
+      modelName: 'weather-"2"',
+      modelVersion: 12,
+      id: 'req\u0001<id>',
+      parameters: { request_id: 'r-1', sampled: true, rows: 5 },
+      outputs: [
+        { name: 'label', datatype: 'BYTES', shape: [5], data: labels },
+        { name: 'probabilities', datatype: 'FP32', shape: [3, 3], data: probabilities },
+        { name: 'empty', datatype: 'FP32', shape: [0, 2], data: new Float32Array(0) },
+      ],
+      requested: [
+        { name: 'probabilities', binary: false },
+        { name: 'label', binary: false },
+        { name: 'empty', binary: false },
+      ],
+    });
+    const expected = JSON.stringify({
+      model_name: 'weather-"2"',
+      model_version: '12',
+      id: 'req\u0001<id>',
+      parameters: { request_id: 'r-1', sampled: true, rows: 5 },
+      outputs: [
+        { name: 'probabilities', datatype: 'FP32', shape: [3, 3], data: Array.from(probabilities, (v) => (Number.isFinite(v) ? v : null)) },
+        { name: 'label', datatype: 'BYTES', shape: [5], data: labels },
+        { name: 'empty', datatype: 'FP32', shape: [0, 2], data: [] },
+      ],
+    });
+    expect(encoded.body.toString('utf8')).toBe(expected);
+    expect(() =>
+      encodeInferResponse({ modelName: 'm', modelVersion: 1, outputs: [], requested: [{ name: 'missing', binary: false }] }),
+    ).toThrow(/returned no output 'missing'/);
+  });
 });
 
 describe('flattenTensorData', () => {

@@ -299,14 +299,25 @@ function fp32ToBinary(values: Float32Array): Buffer {
   return out;
 }
 
-/** JSON has no NaN or infinities: they go out as null, the same convention inputs use for a missing value. */
-function fp32ToJson(values: Float32Array): (number | null)[] {
-  const out = new Array<number | null>(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = Number.isFinite(values[i]) ? values[i] : null;
-  return out;
+/**
+ * FP32 values as a JSON array. JSON has no NaN or infinities: they go out as null, the same convention inputs use for
+ * a missing value. Numbers print as JSON.stringify prints them (String and JSON share the shortest round-trip form).
+ */
+function fp32JsonArray(values: Float32Array): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) {
+    if (i) out += ',';
+    const v = values[i];
+    out += Number.isFinite(v) ? String(v) : 'null';
+  }
+  return out + ']';
 }
 
-/** Encodes an infer response; outputs requested as binary go into a binary section after the JSON header. */
+/**
+ * Encodes an infer response; outputs requested as binary go into a binary section after the JSON header. The JSON
+ * is written directly rather than built as objects for JSON.stringify: it is on every request's path, and a
+ * response is a few fixed keys around the output tensors.
+ */
 export function encodeInferResponse(response: {
   modelName: string;
   modelVersion: number;
@@ -315,25 +326,25 @@ export function encodeInferResponse(response: {
   outputs: OutputTensor[];
   requested: RequestedOutput[];
 }): EncodedResponse {
-  const byName = new Map(response.outputs.map((o) => [o.name, o]));
   const binaryParts: Buffer[] = [];
-  const outputs = response.requested.map((r) => {
-    const t = byName.get(r.name);
+  let json = `{"model_name":${JSON.stringify(response.modelName)},"model_version":"${response.modelVersion}"`;
+  if (response.id !== undefined) json += `,"id":${JSON.stringify(response.id)}`;
+  if (response.parameters) json += `,"parameters":${JSON.stringify(response.parameters)}`;
+  json += ',"outputs":[';
+  for (let i = 0; i < response.requested.length; i++) {
+    const r = response.requested[i];
+    const t = response.outputs.find((o) => o.name === r.name);
     if (!t) throw new Error(`the model returned no output '${r.name}'`);
+    json += `${i ? ',' : ''}{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}]`;
     if (r.binary) {
       const bytes = t.datatype === 'BYTES' ? bytesTensorToBinary(t.data as string[]) : fp32ToBinary(t.data as Float32Array);
       binaryParts.push(bytes);
-      return { name: t.name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: bytes.length } };
+      json += `,"parameters":{"binary_data_size":${bytes.length}}}`;
+    } else {
+      json += `,"data":${t.datatype === 'BYTES' ? JSON.stringify(t.data) : fp32JsonArray(t.data as Float32Array)}}`;
     }
-    return { name: t.name, datatype: t.datatype, shape: t.shape, data: t.datatype === 'BYTES' ? t.data : fp32ToJson(t.data as Float32Array) };
-  });
-  const json = JSON.stringify({
-    model_name: response.modelName,
-    model_version: String(response.modelVersion),
-    ...(response.id !== undefined ? { id: response.id } : {}),
-    ...(response.parameters ? { parameters: response.parameters } : {}),
-    outputs,
-  });
+  }
+  json += ']}';
   if (!binaryParts.length) return { body: Buffer.from(json, 'utf8'), contentType: 'application/json' };
   const header = Buffer.from(json, 'utf8');
   return { body: Buffer.concat([header, ...binaryParts]), contentType: 'application/octet-stream', headerLength: header.length };
