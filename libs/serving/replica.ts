@@ -27,11 +27,11 @@ import type { Executor, PoolOptions } from './pool';
 import { InferencePool, ModelNotLoadedError, PoolOverloadedError } from './pool';
 import { PredictionLogger } from './prediction-log';
 import type { PredictionLogOptions, PredictionRecord } from './prediction-log';
+import type { BoundCounter, BoundHistogram } from './prometheus';
 import { buildRoutingTable, pickVersion, shouldMirror } from './routing';
 import type { RoutingTable } from './routing';
 import { modelSignature } from './signature';
 import type { ModelSignature } from './signature';
-import type { BoundCounter, BoundHistogram } from './prometheus';
 import { regressionBin, StatsAccumulator } from './stats';
 
 export interface ServingLogger {
@@ -829,7 +829,6 @@ export function desiredRouting(modelName: string, deployment: Deployment | undef
   return null;
 }
 
-/** The prediction-distribution keys of a response: labels, or binned regression values. */
 /** The outputs' values by name, as the prediction log records them. */
 function outputData(outputs: Record<string, RawOutput>): Record<string, ColumnData> {
   const data: Record<string, ColumnData> = {};
@@ -837,6 +836,7 @@ function outputData(outputs: Record<string, RawOutput>): Record<string, ColumnDa
   return data;
 }
 
+/** The prediction-distribution keys of a response: labels, or binned regression values. */
 export function predictionKeys(signature: ModelSignature, outputs: Record<string, RawOutput>): string[] {
   if (signature.classes) return (outputs.label?.data as string[] | undefined)?.map(String) ?? [];
   const values = outputs.variable?.data as Float32Array | undefined;
