@@ -134,7 +134,7 @@ export class Counter extends ScalarMetric {
   }
 
   inc(labels?: Labels, by = 1): void {
-    if (by < 0) throw new Error(`counter ${this.name} cannot decrease`);
+    this.checkIncrement(by);
     this.cell(labels).value += by;
   }
 
@@ -147,11 +147,15 @@ export class Counter extends ScalarMetric {
     let cell = this.cellAt(key, values);
     return {
       inc: (by = 1) => {
-        if (by < 0) throw new Error(`counter ${this.name} cannot decrease`);
+        this.checkIncrement(by);
         if (cell.dropped) cell = this.cellAt(key, values);
         cell.value += by;
       },
     };
+  }
+
+  private checkIncrement(by: number): void {
+    if (by < 0) throw new Error(`counter ${this.name} cannot decrease`);
   }
 }
 
