@@ -42,6 +42,7 @@ export function createReplica(config: AppConfig, registry: RegistryService, stor
         threadNice: s.threadNice,
         inlineBudgetMs: s.inlineBudgetMs,
         coreShare: s.coreShare,
+        busyPollMs: s.busyPollUs / 1000,
       },
       predictionLog: s.predictionLog,
     },

@@ -171,6 +171,7 @@ export class InferenceService {
   /** The target of a request; synchronous for routed requests (the hot path), a promise when a version is named. */
   private target(call: CallInfo, name: string, version: number | 'champion' | undefined, endpoint: 'v1' | 'v2', started: { at: Date; t0: number }): Target | Promise<Target> {
     const replica = this.replicaRef;
+    replica.arrived(started.t0);
     const rejected = (err: unknown) => {
       replica.logRejected(name, { endpoint, requestId: call.requestId, receivedAt: started.at, startedAt: started.t0, status: statusOf(err), error: (err as Error).message });
       return err;

@@ -29,6 +29,7 @@ const servingEnv = {
   MLCYCLE_INFERENCE_FAST_PATH: bool.default('true'),
   MLCYCLE_INFERENCE_THREAD_NICE: z.coerce.number().int().min(0).max(19).default(10),
   MLCYCLE_INFERENCE_INLINE_BUDGET_MS: z.coerce.number().min(0).max(100).default(2),
+  MLCYCLE_INFERENCE_BUSY_POLL_US: z.coerce.number().int().min(0).max(10_000).default(200),
   MLCYCLE_INFERENCE_MAX_BATCH_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(512),
   MLCYCLE_INFERENCE_BATCH_WAIT_MS: z.coerce.number().min(0).max(1_000).default(0),
   MLCYCLE_INFERENCE_QUEUE_LIMIT: z.coerce.number().int().min(1).default(4_096),
@@ -56,6 +57,8 @@ export interface ServingConfig {
   threadNice: number;
   /** live batches expected to take at most this long (ms) run on the event loop, not a thread; 0: always a thread */
   inlineBudgetMs: number;
+  /** after an answer, poll for the next request this long (µs) when requests usually follow that soon; 0: never */
+  busyPollUs: number;
   /** cores this API process may use: the machine's shared out among the API processes */
   coreShare: number;
   maxBatchRows: number;
@@ -78,6 +81,7 @@ function servingConfig(e: z.output<z.ZodObject<typeof servingEnv>>, apiProcesses
     fastPath: e.MLCYCLE_INFERENCE_FAST_PATH,
     threadNice: e.MLCYCLE_INFERENCE_THREAD_NICE,
     inlineBudgetMs: e.MLCYCLE_INFERENCE_INLINE_BUDGET_MS,
+    busyPollUs: e.MLCYCLE_INFERENCE_BUSY_POLL_US,
     coreShare: os.availableParallelism() / apiProcesses,
     maxBatchRows: e.MLCYCLE_INFERENCE_MAX_BATCH_ROWS,
     batchWaitMs: e.MLCYCLE_INFERENCE_BATCH_WAIT_MS,

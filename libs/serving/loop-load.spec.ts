@@ -34,4 +34,22 @@ describe('LoopLoad', () => {
       load.stop();
     }
   });
+
+  it('leaves time spent busy polling for the next request out of the busy share and the cores used', () => {
+    const polling = { spunMs: 0 };
+    const load = new LoopLoad(60_000, polling);
+    load.start();
+    try {
+      load.tick();
+      const t0 = performance.now();
+      spin(100);
+      // the whole interval was a busy-poll window: the loop had no work
+      polling.spunMs += performance.now() - t0;
+      const sample = load.tick();
+      expect(sample.loopBusy).toBeLessThan(0.2);
+      expect(sample.cores).toBeLessThan(0.2);
+    } finally {
+      load.stop();
+    }
+  });
 });

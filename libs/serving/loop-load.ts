@@ -2,7 +2,8 @@
  * How busy this process is, sampled a few times a second: the share of time its event loop was busy
  * (performance.eventLoopUtilization) and the cores it used (process.cpuUsage, all threads). The inference pool
  * uses it to decide where cheap batches run: on the event loop while it has room, on an inference thread when the
- * loop is the bottleneck and the process has cores to spare (pool.ts).
+ * loop is the bottleneck and the process has cores to spare (pool.ts). Time the loop spent busy polling for the next
+ * request (busy-poll.ts) is left out of both: it reads as busy, but is given up as soon as there is work.
  */
 import { performance } from 'node:perf_hooks';
 import type { EventLoopUtilization } from 'node:perf_hooks';
@@ -20,8 +21,12 @@ export class LoopLoad {
   private cpu = process.cpuUsage();
   private at = performance.now();
   private current: LoadSample = { loopBusy: 0, cores: 0 };
+  private spun = 0;
 
-  constructor(private readonly intervalMs = 100) {}
+  constructor(
+    private readonly intervalMs = 100,
+    private readonly busyPoll?: { readonly spunMs: number },
+  ) {}
 
   get sample(): LoadSample {
     return this.current;
@@ -43,6 +48,7 @@ export class LoopLoad {
     this.elu = performance.eventLoopUtilization();
     this.cpu = process.cpuUsage();
     this.at = performance.now();
+    this.spun = this.busyPoll?.spunMs ?? 0;
   }
 
   /** Takes a sample now (the timer calls it; tests call it directly). */
@@ -55,10 +61,16 @@ export class LoopLoad {
     const elu = performance.eventLoopUtilization();
     const cpu = process.cpuUsage();
     const busy = performance.eventLoopUtilization(elu, this.elu);
-    this.current = { loopBusy: busy.utilization, cores: (cpu.user - this.cpu.user + cpu.system - this.cpu.system) / 1000 / elapsedMs };
+    const spun = this.busyPoll?.spunMs ?? 0;
+    const polling = (spun - this.spun) / elapsedMs;
+    this.current = {
+      loopBusy: Math.max(0, busy.utilization - polling),
+      cores: Math.max(0, (cpu.user - this.cpu.user + cpu.system - this.cpu.system) / 1000 / elapsedMs - polling),
+    };
     this.elu = elu;
     this.cpu = cpu;
     this.at = now;
+    this.spun = spun;
     return this.current;
   }
 }

@@ -28,6 +28,7 @@ export function createServingMetrics() {
     poolThreads: r.gauge('mlcycle_inference_pool_threads', 'Inference worker threads'),
     poolBusy: r.gauge('mlcycle_inference_pool_busy_threads', 'Inference worker threads running a batch right now'),
     queueDepth: r.gauge('mlcycle_inference_queue_depth', 'Requests waiting for a free inference thread', ['priority']),
+    busyPoll: r.counter('mlcycle_inference_busy_poll_seconds_total', 'Time the event loop spent polling for the next request right after an answer (MLCYCLE_INFERENCE_BUSY_POLL_US): CPU spent to save a wake-up'),
     threadRestarts: r.counter('mlcycle_inference_pool_thread_restarts_total', 'Inference threads that died and were replaced'),
     versionLoaded: r.gauge('mlcycle_serving_model_version_loaded', '1 for every model version this replica has loaded', ['model', 'version']),
     loadedVersions: r.gauge('mlcycle_serving_loaded_versions', 'Model versions loaded, per model', ['model']),

@@ -22,6 +22,7 @@ import { createSyncOnnxSession } from '../ml/onnx/runner';
 import type { SyncSession } from '../ml/onnx/ort';
 import type { BatchPolicy, QueuedJob, RawOutput } from './batch-queue';
 import { BatchQueue, concatColumns, splitOutputs } from './batch-queue';
+import { BusyPoll } from './busy-poll';
 import { LoopLoad } from './loop-load';
 import type { PoolReply, PoolRequest } from './pool-protocol';
 import { RunCostModel } from './run-cost';
@@ -44,6 +45,8 @@ export interface PoolOptions extends BatchPolicy {
   inlineBudgetMs?: number;
   /** cores this process may use (its share of the machine): cheap batches go to threads only while some are spare */
   coreShare?: number;
+  /** busy-poll window after each answer (ms, busy-poll.ts); 0 (the default) never busy-polls */
+  busyPollMs?: number;
   /** where the load figures come from (default: this process's, sampled every 100 ms) */
   loopLoad?: Pick<LoopLoad, 'start' | 'stop' | 'sample'>;
   onBatch?: (info: BatchInfo) => void;
@@ -146,6 +149,8 @@ export class InferencePool {
   private inlineScheduled = false;
   private readonly inlineBudgetMs: number;
   private readonly loopLoad: Pick<LoopLoad, 'start' | 'stop' | 'sample'>;
+  /** the event loop's busy polling between answers and requests (the replica reports both to it) */
+  readonly busyPoll: BusyPoll;
 
   constructor(private readonly options: PoolOptions) {
     if (!(options.size >= 1)) throw new Error('the inference pool needs at least one thread');
@@ -154,7 +159,8 @@ export class InferencePool {
     this.inlineQueue = new BatchQueue<Job>({ ...options, maxWaitMs: 0 });
     this.inflightPerWorker = Math.max(1, options.inflightPerWorker ?? 1);
     this.inlineBudgetMs = Math.max(0, options.inlineBudgetMs ?? 0);
-    this.loopLoad = options.loopLoad ?? new LoopLoad();
+    this.busyPoll = new BusyPoll(Math.max(0, options.busyPollMs ?? 0));
+    this.loopLoad = options.loopLoad ?? new LoopLoad(100, this.busyPoll);
   }
 
   /** Threads start with the first model, so a process that serves nothing pays nothing. */

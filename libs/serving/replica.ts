@@ -195,6 +195,7 @@ export class ServingReplica {
   private lastPrune = 0;
   private lastReconcileError: string | undefined;
   private logCounters = { dropped: 0, written: 0, failedUploads: 0 };
+  private busyPolledMs = 0;
 
   constructor(
     private readonly registry: RegistryService,
@@ -281,6 +282,11 @@ export class ServingReplica {
 
   // ---- request path ----
 
+  /** A request reached the server at `at` (performance.now()); the busy poll learns how soon requests follow answers. */
+  arrived(at: number): void {
+    this.pool.busyPoll.arrived(at);
+  }
+
   /**
    * Chooses the version for a request: the named one (loaded on demand), or by the model's routing. Holds the
    * version until `complete()` so it is not unloaded mid-request.
@@ -363,6 +369,8 @@ export class ServingReplica {
    */
   complete(target: Target, done: Completion): void {
     target.entry.inflight--;
+    // the answer is written: poll for the caller's next request for a moment
+    this.pool.busyPoll.answered();
     const latencyMs = (done.finishedAt ?? performance.now()) - done.startedAt;
     const series = this.seriesOf(target);
     const error = done.status >= 400;
@@ -773,6 +781,9 @@ export class ServingReplica {
     this.metrics.eventLoopVersions.set(undefined, pool.onEventLoop);
     this.metrics.queueDepth.set({ priority: 'live' }, pool.queuedLive);
     this.metrics.queueDepth.set({ priority: 'shadow' }, pool.queuedShadow);
+    const polled = this.pool.busyPoll.spunMs;
+    this.metrics.busyPoll.inc(undefined, Math.max(0, polled - this.busyPolledMs) / 1000);
+    this.busyPolledMs = polled;
     this.metrics.stage.remove();
     this.metrics.routeWeight.remove();
     this.metrics.shadowShare.remove();

@@ -16,6 +16,7 @@ describe('serving configuration', () => {
       fastPath: true,
       threadNice: 10,
       inlineBudgetMs: 2,
+      busyPollUs: 200,
       coreShare: os.availableParallelism(),
       maxBatchRows: 512,
       batchWaitMs: 0,
@@ -35,6 +36,7 @@ describe('serving configuration', () => {
       MLCYCLE_INFERENCE_THREAD_NICE: '0',
       MLCYCLE_INFERENCE_BATCH_WAIT_MS: '0.5',
       MLCYCLE_INFERENCE_INLINE_BUDGET_MS: '0',
+      MLCYCLE_INFERENCE_BUSY_POLL_US: '0',
       MLCYCLE_PREDICTION_LOG_SAMPLE: '0.1',
       MLCYCLE_API_PROCESSES: '4',
     }).serving;
@@ -47,6 +49,7 @@ describe('serving configuration', () => {
       threadNice: 0,
       batchWaitMs: 0.5,
       inlineBudgetMs: 0,
+      busyPollUs: 0,
       coreShare: os.availableParallelism() / 4,
       predictionLog: { sampleRate: 0.1 },
     });
@@ -66,5 +69,6 @@ describe('serving configuration', () => {
     expect(problems({ MLCYCLE_SERVING_REPLICA_ID: 'has spaces' })).toMatch(/MLCYCLE_SERVING_REPLICA_ID="has spaces": 1-100 letters/);
     expect(problems({ MLCYCLE_SERVING_RECONCILE_MS: '10' })).toMatch(/MLCYCLE_SERVING_RECONCILE_MS/);
     expect(problems({ MLCYCLE_INFERENCE_BATCHING: 'maybe' })).toMatch(/MLCYCLE_INFERENCE_BATCHING/);
+    expect(problems({ MLCYCLE_INFERENCE_BUSY_POLL_US: '20000' })).toMatch(/MLCYCLE_INFERENCE_BUSY_POLL_US="20000"/);
   });
 });

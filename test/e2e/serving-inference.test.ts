@@ -400,6 +400,7 @@ describeEachDatabase('serving: inference', (db: DbKind) => {
     expect(samples.some((s) => s.name === 'mlcycle_prediction_log_queue_depth')).toBe(true);
     expect(get('mlcycle_prediction_log_records_written_total', {})).toBeGreaterThan(0);
     expect(get('mlcycle_inference_pool_threads', {})).toBe(suite.api.config.serving.threads);
+    expect(samples.some((s) => s.name === 'mlcycle_inference_busy_poll_seconds_total')).toBe(true);
   });
 });
 
