@@ -31,7 +31,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ArtifactStore } from '../../libs/artifacts';
-import { loadConfig } from '../../libs/config';
+import { autoApiProcesses, loadConfig } from '../../libs/config';
 import { createOnnxSession, float32Tensor } from '../../libs/ml/onnx';
 import { parseModelSpec, specHash } from '../../libs/ml/spec';
 import { openRegistry, RegistryService } from '../../libs/registry';
@@ -66,8 +66,8 @@ const MLFLOW = 'mlflow models serve';
 const mlflowName = (workers: number) => `${MLFLOW} -w ${workers}`;
 const V2_ON = 'mlcycle /v2 infer, batching on';
 const V2_OFF = 'mlcycle /v2 infer, batching off';
-/** as V2_ON, served by a group of API processes, one per core (MLCYCLE_API_PROCESSES) */
-const V2_GROUP = `mlcycle /v2 infer, ${os.availableParallelism()} API processes`;
+/** as V2_ON, served by a group of API processes, one per core (MLCYCLE_API_PROCESSES), as mlcycle runs by default */
+const V2_GROUP = `mlcycle /v2 infer, ${autoApiProcesses()} API processes`;
 
 if (!(REQUESTS >= 1 && SECONDS > 0 && SECONDS <= 600 && ROUNDS >= 1 && CONCURRENCY.every((c) => Number.isInteger(c) && c >= 1 && c <= 1024))) {
   throw new Error('bounded runs only: --requests ≥ 1, 0 < --seconds ≤ 600, --rounds ≥ 1, 1 ≤ concurrency ≤ 1024');
@@ -513,6 +513,8 @@ async function main(): Promise<void> {
       MLCYCLE_TEMPORAL_ADDRESS: temporal.address,
       MLCYCLE_ADMIN_KEY: adminKey,
       MLCYCLE_LOG_LEVEL: 'warn',
+      // one API process unless a row says otherwise: the default (one per core, up to 4) is the V2_GROUP row
+      MLCYCLE_API_PROCESSES: '1',
     };
     await registerBenchModel(baseEnv, bytes);
 
@@ -531,7 +533,7 @@ async function main(): Promise<void> {
     const variants: Variant[] = [
       { name: V2_ON, env: { MLCYCLE_INFERENCE_BATCHING: 'true' }, path: v2, bodies: sample.map(oipBody) },
       { name: V2_OFF, env: { MLCYCLE_INFERENCE_BATCHING: 'false' }, path: v2, bodies: sample.map(oipBody) },
-      { name: V2_GROUP, env: { MLCYCLE_INFERENCE_BATCHING: 'true', MLCYCLE_API_PROCESSES: String(os.availableParallelism()) }, path: v2, bodies: sample.map(oipBody) },
+      { name: V2_GROUP, env: { MLCYCLE_INFERENCE_BATCHING: 'true', MLCYCLE_API_PROCESSES: 'auto' }, path: v2, bodies: sample.map(oipBody) },
       { name: 'mlcycle /v1 predict (records)', env: {}, path: v1, bodies: sample.map(recordsBody) },
       { name: 'mlcycle /v2 infer via Nest (fast path off)', env: { MLCYCLE_INFERENCE_FAST_PATH: 'false' }, path: v2, bodies: sample.map(oipBody) },
     ];
@@ -706,7 +708,8 @@ function writeResults(
     'Peers: onnxruntime-node in-process (session.run awaited in the benchmark process, no HTTP); bench/serving/bare-server.js ' +
       '(node:http, JSON.parse, one session.run per request on the event loop, JSON out, keep-alive; same session options as ' +
       "mlcycle's inference threads: 1 intra-op thread, all graph optimizations). mlcycle runs as it ships: compiled dist/api/main.js, " +
-      `API-key auth, prediction log of every request to MinIO, Prometheus metrics, traffic windows, SQLite registry, ${cpu.length} inference threads.`,
+      `API-key auth, prediction log of every request to MinIO, Prometheus metrics, traffic windows, SQLite registry; one API process with ${cpu.length} ` +
+      `inference threads, except the "${V2_GROUP}" row: one process per core (at most 4) sharing the cores' inference threads, mlcycle's default (MLCYCLE_API_PROCESSES=auto).`,
     ...notes.map((n) => `\n${n}`),
     '',
     '| target | concurrency | req/s | p50 ms | p99 ms | errors | × bare | cores: server | loadgen | MinIO | idle peers | other |',

@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, taskQueue } from './config';
+import * as os from 'node:os';
+import { ConfigError, loadConfig, MAX_AUTO_API_PROCESSES, taskQueue } from './config';
 
 describe('loadConfig', () => {
   test('embedded defaults: SQLite in the data directory, local Temporal and MinIO', () => {
@@ -62,5 +63,27 @@ describe('loadConfig', () => {
 
   test('the S3 secret is not echoed either', () => {
     expect(() => loadConfig({ MLCYCLE_S3_SECRET_KEY: 'abc' })).toThrow(/MLCYCLE_S3_SECRET_KEY \(value hidden, 3 characters\)/);
+  });
+
+  test('API processes: one per core by default (at most 4), or the number given', () => {
+    const cores = os.availableParallelism();
+    expect(loadConfig({}).api.processes).toBe(Math.min(MAX_AUTO_API_PROCESSES, cores));
+    expect(loadConfig({ MLCYCLE_API_PROCESSES: 'auto' }).api.processes).toBe(Math.min(MAX_AUTO_API_PROCESSES, cores));
+    expect(loadConfig({ MLCYCLE_API_PROCESSES: ' 1 ' }).api.processes).toBe(1);
+    expect(loadConfig({ MLCYCLE_API_PROCESSES: '12' }).api.processes).toBe(12);
+    for (const bad of ['0', '65', 'two', '1.5']) {
+      expect(() => loadConfig({ MLCYCLE_API_PROCESSES: bad })).toThrow(new RegExp(`MLCYCLE_API_PROCESSES="${bad.replace('.', '\\.')}": must be auto or a whole number from 1 to 64`));
+    }
+  });
+
+  test('with several API processes, each gets its share of the cores for inference', () => {
+    const cores = os.availableParallelism();
+    const one = loadConfig({ MLCYCLE_API_PROCESSES: '1' }).serving;
+    expect(one.threads).toBe(cores);
+    expect(one.coreShare).toBe(cores);
+    const auto = loadConfig({}).serving;
+    const processes = Math.min(MAX_AUTO_API_PROCESSES, cores);
+    expect(auto.threads).toBe(Math.max(1, Math.floor(cores / processes)));
+    expect(auto.coreShare).toBe(cores / processes);
   });
 });

@@ -97,11 +97,27 @@ function servingConfig(e: z.output<z.ZodObject<typeof servingEnv>>, apiProcesses
 }
 // ---- end serving ----
 
+/**
+ * API processes when MLCYCLE_API_PROCESSES is auto: one per core, as model servers run one worker per core, since one
+ * process's event loop is what saturates first (bench/serving/RESULTS.md). At most 4: each process holds every served
+ * model version and a registry connection, and beyond that a deployment adds replicas (hosts or pods) instead.
+ */
+export const MAX_AUTO_API_PROCESSES = 4;
+
+export function autoApiProcesses(): number {
+  return Math.min(MAX_AUTO_API_PROCESSES, Math.max(1, os.availableParallelism()));
+}
+
 const envSchema = z.object({
   MLCYCLE_DATA_DIR: z.string().min(1).default(path.resolve(process.cwd(), '.mlcycle')),
   MLCYCLE_API_PORT: port.default(3000),
   MLCYCLE_API_HOST: z.string().min(1).default('127.0.0.1'),
-  MLCYCLE_API_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
+  MLCYCLE_API_PROCESSES: z
+    .string()
+    .trim()
+    .default('auto')
+    .refine((v) => v === 'auto' || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 64), 'must be auto or a whole number from 1 to 64')
+    .transform((v) => (v === 'auto' ? autoApiProcesses() : Number(v))),
   MLCYCLE_TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[^:\s]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:7233')

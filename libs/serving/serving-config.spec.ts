@@ -4,7 +4,7 @@ import type { ConfigError } from '../config';
 
 describe('serving configuration', () => {
   it('has defaults that serve with one inference thread per core', () => {
-    expect(loadConfig({}).serving).toEqual({
+    expect(loadConfig({ MLCYCLE_API_PROCESSES: '1' }).serving).toEqual({
       enabled: true,
       replicaId: undefined,
       reconcileIntervalMs: 500,
