@@ -596,7 +596,7 @@ export class ServingReplica {
         entry.state = 'ready';
         entry.failures = 0;
         this.metrics.versionLoaded.set({ model: model.name, version: String(version) }, 1);
-        this.logger.log(`loaded ${model.name} version ${version} (sha256 ${entry.sha256?.slice(0, 12)}…) into ${this.options.pool.size} inference threads`);
+        this.logger.log(`loaded ${model.name} version ${version} (sha256 ${entry.sha256?.slice(0, 12)}…) into ${this.options.pool.size} inference thread${this.options.pool.size === 1 ? '' : 's'}`);
         this.applyIfLoaded(model);
       },
       (err: Error) => {
