@@ -8,8 +8,8 @@
  * Adaptive, so it only spends CPU where it pays: a window opens only while the recent gap between an answer and the
  * next request (an exponential moving average) fits inside it. Sparse traffic, whose next request comes long after
  * the window, never spins; a client that keeps one request in flight, or a busy server, does. A window closes early
- * when a request arrives. The time spent in windows is counted (`spunMs`), so load figures can leave it out: the
- * event loop's utilization reads as busy while it polls.
+ * when a request arrives. The loop turns that did nothing but poll are counted (`spunMs`), so load figures can leave
+ * them out: the event loop's utilization reads as busy while it polls.
  */
 
 /** How much each new gap moves the average (1/8: a handful of requests to adapt, one outlier does not flip it). */
