@@ -663,9 +663,12 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
 
 // ---------------------------------------------------------------- module helpers
 
-/** One line that says what is wrong and, when a column name was wrong, which columns there are to choose from. */
+/**
+ * One line that says what is wrong and, when a feature list named a column that is not there, which columns there are
+ * to choose from. A missing target's own message already lists them (libs/ml/data/validate.ts), so it adds nothing.
+ */
 export function validationFailureMessage(errors: { code: string; message: string }[], columns: string[]): string {
-  const namesColumn = errors.some((e) => ['target_missing', 'unknown_include', 'unknown_exclude'].includes(e.code));
+  const namesColumn = errors.some((e) => ['unknown_include', 'unknown_exclude'].includes(e.code));
   const available = namesColumn ? `; columns in the data: ${columns.join(', ')}` : '';
   return `data validation failed: ${errors.map((e) => e.message).join('; ')}${available}`;
 }
