@@ -11,6 +11,7 @@ import { APP_CONFIG } from '../../libs/config';
 import type { AppConfig } from '../../libs/config';
 import { RegistryService } from '../../libs/registry';
 import { defaultReplicaId, ServingReplica } from '../../libs/serving/replica';
+import { inferenceThreads } from '../../libs/serving/pool';
 import { ApiKeyVerifier } from '../common/auth/api-key.verifier';
 import { apiWorkerIndex, ClusterMember } from '../cluster';
 import { InferFastPath } from './fast-path';
@@ -83,7 +84,7 @@ export class InferenceModule implements OnApplicationBootstrap, BeforeApplicatio
     const server = this.adapterHost.httpAdapter?.getHttpServer();
     if (this.config.serving.fastPath && server) new InferFastPath(this.inference, this.keys).install(server);
     this.logger.log(
-      `serving replica ${this.replica.replicaId}: ${this.config.serving.threads} inference threads, batching ${this.config.serving.batching ? `on (≤ ${this.config.serving.maxBatchRows} rows)` : 'off'}, fast path ${this.config.serving.fastPath ? 'on' : 'off'}`,
+      `serving replica ${this.replica.replicaId}: ${inferenceThreads(this.config.serving.threads)}, batching ${this.config.serving.batching ? `on (≤ ${this.config.serving.maxBatchRows} rows)` : 'off'}, fast path ${this.config.serving.fastPath ? 'on' : 'off'}`,
     );
   }
 

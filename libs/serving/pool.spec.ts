@@ -1,7 +1,7 @@
 import type { TypedTable } from '../ml/data/types';
 import { runOnnxModel } from '../ml/onnx';
 import { getTrainer } from '../ml/trainers/registry';
-import { InferencePool, ModelNotLoadedError, PoolOverloadedError } from './pool';
+import { InferencePool, inferenceThreads, ModelNotLoadedError, PoolOverloadedError } from './pool';
 import type { BatchInfo } from './pool';
 
 /** A small real model: logistic regression on two numeric features and a categorical one. */
@@ -286,4 +286,9 @@ describe('InferencePool with an event-loop budget (real onnxruntime on this thre
     expect(pool.executorOf('m@1')).toBeUndefined();
     expect(pool.stats().onEventLoop).toBe(0);
   });
+});
+
+test('log lines count inference threads in good grammar', () => {
+  expect(inferenceThreads(1)).toBe('1 inference thread');
+  expect(inferenceThreads(2)).toBe('2 inference threads');
 });

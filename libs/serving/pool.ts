@@ -135,6 +135,11 @@ function spawnThread(nice: number): Worker {
   return spawnModuleThread({ dirname: __dirname, filename: __filename }, 'pool-worker', { nice });
 }
 
+/** "1 inference thread", "2 inference threads": for log lines. */
+export function inferenceThreads(count: number): string {
+  return `${count} inference thread${count === 1 ? '' : 's'}`;
+}
+
 export class InferencePool {
   private readonly queue: BatchQueue<Job>;
   private readonly slots: Slot[] = [];

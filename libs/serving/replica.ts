@@ -24,7 +24,7 @@ import { createServingMetrics } from './metrics';
 import type { ServingMetrics } from './metrics';
 import type { ColumnData } from './oip';
 import type { Executor, PoolOptions } from './pool';
-import { InferencePool, ModelNotLoadedError, PoolOverloadedError } from './pool';
+import { InferencePool, inferenceThreads, ModelNotLoadedError, PoolOverloadedError } from './pool';
 import { PredictionLogger } from './prediction-log';
 import type { PredictionLogOptions, PredictionRecord } from './prediction-log';
 import type { BoundCounter, BoundHistogram } from './prometheus';
@@ -596,7 +596,7 @@ export class ServingReplica {
         entry.state = 'ready';
         entry.failures = 0;
         this.metrics.versionLoaded.set({ model: model.name, version: String(version) }, 1);
-        this.logger.log(`loaded ${model.name} version ${version} (sha256 ${entry.sha256?.slice(0, 12)}…) into ${this.options.pool.size} inference thread${this.options.pool.size === 1 ? '' : 's'}`);
+        this.logger.log(`loaded ${model.name} version ${version} (sha256 ${entry.sha256?.slice(0, 12)}…) into ${inferenceThreads(this.options.pool.size)}`);
         this.applyIfLoaded(model);
       },
       (err: Error) => {
