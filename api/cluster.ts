@@ -42,9 +42,24 @@ export function apiWorkerIndex(): number | undefined {
   return cluster.isWorker && Number.isInteger(index) && index > 0 ? index : undefined;
 }
 
+/**
+ * How connections reach the processes: from the one listening socket they share, each taken by whichever process
+ * accepts it first (SCHED_NONE), not accepted by the primary and passed on (round robin, Node's default on Linux).
+ * With round robin, a connection passed to a process that dies before accepting it stays open in the primary, and its
+ * client waits for an answer that never comes; with a shared socket, a connection waits in the kernel's queue until a
+ * live process takes it. The serving benchmark measured no difference in throughput (bench/serving/RESULTS.md).
+ * NODE_CLUSTER_SCHED_POLICY, Node's own switch, still overrides it.
+ */
+export function connectionSchedulingPolicy(env: NodeJS.ProcessEnv = process.env): number {
+  if (env.NODE_CLUSTER_SCHED_POLICY === 'rr') return cluster.SCHED_RR;
+  return cluster.SCHED_NONE;
+}
+
 /** Runs the primary of an API group of `processes`; resolves when every process has exited after a shutdown. */
 export function runClusterPrimary(processes: number): Promise<number> {
   const logger = new Logger('cluster');
+  // fixed by the first fork
+  cluster.schedulingPolicy = connectionSchedulingPolicy();
   const indexOf = new Map<number, { index: number; startedAt: number }>();
   let shuttingDown = false;
   let earlyExits = 0;

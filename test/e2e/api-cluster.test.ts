@@ -2,9 +2,11 @@
  * MLCYCLE_API_PROCESSES=2: api/main.ts as an operator runs it (a real process, from sources), a group of two API
  * processes on one port beside the suite's own in-process replica, on the same registry and bucket. Each process is
  * a serving replica of its own, traffic reaches both, /metrics answers for the group, a process that dies is
- * replaced, and SIGTERM stops them all cleanly. SQLite only: the group's behaviour does not depend on the database.
+ * replaced without leaving a connection hanging, and SIGTERM stops them all cleanly. SQLite only: the group's
+ * behaviour does not depend on the database.
  */
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { bundledDatasetPath } from '../../libs/ml/data/bundled';
@@ -81,9 +83,19 @@ describe('API process group (MLCYCLE_API_PROCESSES=2)', () => {
     return rows.filter((r) => r.replicaId !== own && r.ready && Date.now() - new Date(r.reportedAt).getTime() < 3_000).map((r) => r.replicaId);
   }
 
-  async function infer(count: number): Promise<number[]> {
+  /** OIP request bodies for `count` requests, rows of the real data in turn. */
+  async function inferBodies(count: number): Promise<string[]> {
     const { features } = await versionModel(suite, (await suite.api.registry.findModelByName(name))!.id, 1);
     const rows = featureRecords(csvRecords(WEATHER_CSV, 20), features);
+    return Array.from({ length: count }, (_, i) => JSON.stringify({ inputs: oipInputs([rows[i % rows.length]], features) }));
+  }
+
+  /** A request that gets no answer within this long counts as hung (HUNG), not as failed. */
+  const ANSWER_WITHIN_MS = 15_000;
+  const HUNG = -1;
+
+  async function infer(count: number): Promise<number[]> {
+    const bodies = await inferBodies(count);
     const statuses: number[] = [];
     // Several connections at once: the kernel spreads connections over the group's processes.
     await Promise.all(
@@ -93,17 +105,58 @@ describe('API process group (MLCYCLE_API_PROCESSES=2)', () => {
             const res = await fetch(`${url}/v2/models/${name}/infer`, {
               method: 'POST',
               headers: { authorization: `Bearer ${suite.key}`, 'content-type': 'application/json' },
-              body: JSON.stringify({ inputs: oipInputs([rows[i % rows.length]], features) }),
+              body: bodies[i],
+              signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
             });
             await res.arrayBuffer();
             statuses.push(res.status);
-          } catch {
-            statuses.push(0); // the connection went down with its process
+          } catch (err) {
+            // a reset: the connection went down with its process
+            statuses.push((err as Error).name === 'TimeoutError' ? HUNG : 0);
           }
         }
       }),
     );
     return statuses;
+  }
+
+  /** `count` requests at once, each on a connection of its own, opened now. */
+  async function inferOnNewConnections(count: number): Promise<number[]> {
+    const bodies = await inferBodies(count);
+    const { port } = new URL(url);
+    return Promise.all(
+      bodies.map(
+        (body) =>
+          new Promise<number>((resolve) => {
+            const req = http.request(
+              { host: '127.0.0.1', port, path: `/v2/models/${name}/infer`, method: 'POST', agent: false, timeout: ANSWER_WITHIN_MS, headers: { authorization: `Bearer ${suite.key}`, 'content-type': 'application/json' } },
+              (res) => {
+                res.resume();
+                res.on('end', () => resolve(res.statusCode ?? 0));
+                res.on('error', () => resolve(0));
+              },
+            );
+            req.on('timeout', () => {
+              req.destroy();
+              resolve(HUNG);
+            });
+            req.on('error', () => resolve(0));
+            req.end(body);
+          }),
+      ),
+    );
+  }
+
+  /** Waits until the group runs two processes again, none of them `victim`. */
+  async function waitForReplacementOf(victim: number): Promise<void> {
+    await waitUntil(
+      'a new process to replace the killed one',
+      async () => {
+        const now = await groupReplicas();
+        return now.length === 2 && !now.map(pidOf).includes(victim);
+      },
+      { timeoutMs: 60_000 },
+    );
   }
 
   it('runs two serving replicas, answers from both, and counts the whole group in /metrics', async () => {
@@ -130,20 +183,26 @@ describe('API process group (MLCYCLE_API_PROCESSES=2)', () => {
     const before = await groupReplicas();
     const victim = pidOf(before[0]);
     process.kill(victim, 'SIGKILL');
-    // The survivor answers while the primary starts a new process.
+    // The survivor answers while the primary starts a new process; a request the dead one held fails, none hangs.
     const during = await infer(80);
     expect(during.filter((s) => s === 200).length).toBeGreaterThan(0);
-    await waitUntil(
-      'a new process to replace the killed one',
-      async () => {
-        const now = await groupReplicas();
-        return now.length === 2 && !now.map(pidOf).includes(victim);
-      },
-      { timeoutMs: 60_000 },
-    );
+    expect(during).not.toContain(HUNG);
+    await waitForReplacementOf(victim);
     expect(group!.running).toBe(true);
     const after = await infer(80);
     expect(after.filter((s) => s === 200)).toHaveLength(80);
+  });
+
+  it('leaves no connection waiting on a process that hangs and then dies: a live one takes it', async () => {
+    const victim = pidOf((await groupReplicas())[0]);
+    // Stopped, the process still looks alive to the primary but accepts nothing, as one stuck before a crash.
+    process.kill(victim, 'SIGSTOP');
+    const answers = inferOnNewConnections(12);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the connections are made and queued meanwhile
+    process.kill(victim, 'SIGKILL');
+    // Every connection reaches the live process: none was handed to the stuck one and lost with it.
+    expect(await answers).toEqual(new Array(12).fill(200));
+    await waitForReplacementOf(victim);
   });
 
   it('stops every process on SIGTERM and withdraws their replica reports', async () => {
