@@ -48,11 +48,10 @@ export function apiWorkerIndex(): number | undefined {
  * With round robin, a connection passed to a process that dies before accepting it stays open in the primary, and its
  * client waits for an answer that never comes; with a shared socket, a connection waits in the kernel's queue until a
  * live process takes it. The serving benchmark measured no difference in throughput (bench/serving/RESULTS.md).
- * NODE_CLUSTER_SCHED_POLICY, Node's own switch, still overrides it.
+ * NODE_CLUSTER_SCHED_POLICY=rr, Node's own switch, still selects round robin.
  */
-export function connectionSchedulingPolicy(env: NodeJS.ProcessEnv = process.env): number {
-  if (env.NODE_CLUSTER_SCHED_POLICY === 'rr') return cluster.SCHED_RR;
-  return cluster.SCHED_NONE;
+function connectionSchedulingPolicy(): number {
+  return process.env.NODE_CLUSTER_SCHED_POLICY === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
 }
 
 /** Runs the primary of an API group of `processes`; resolves when every process has exited after a shutdown. */
